@@ -1,0 +1,59 @@
+// Protobuf events on NATS. Subjects and message types are fixed here so publishers and consumers agree.
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { Logger } from "./logger.js";
+
+export const subjects = {
+  containers: (nodeId: string) => `faas.containers.${nodeId}`,
+  allContainers: "faas.containers.>",
+  functions: "faas.functions",
+  nodes: (nodeId: string) => `faas.nodes.${nodeId}`,
+  allNodes: "faas.nodes.>",
+} as const;
+
+export async function connectNats(servers: string, name: string, logger: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: servers.split(",").map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") logger.warn({ nats: s.type }, "nats status");
+    }
+  })();
+  return nc;
+}
+
+export function publishEvent<D extends DescMessage>(nc: NatsConnection, subject: string, schema: D, event: MessageShape<D>): void {
+  nc.publish(subject, toBinary(schema, event));
+}
+
+/** Subscribes and decodes; a message that does not decode is logged and dropped, never thrown. */
+export function subscribeEvents<D extends DescMessage>(
+  nc: NatsConnection,
+  subject: string,
+  schema: D,
+  logger: Logger,
+  onEvent: (event: MessageShape<D>, subject: string) => void,
+): Subscription {
+  const sub = nc.subscribe(subject);
+  void (async () => {
+    for await (const msg of sub) {
+      let event: MessageShape<D>;
+      try {
+        event = fromBinary(schema, msg.data);
+      } catch (err) {
+        logger.warn({ subject: msg.subject, err: (err as Error).message }, "undecodable event dropped");
+        continue;
+      }
+      try {
+        onEvent(event, msg.subject);
+      } catch (err) {
+        logger.error({ subject: msg.subject, err }, "event handler failed");
+      }
+    }
+  })();
+  return sub;
+}

@@ -1,0 +1,137 @@
+// One listener per service that speaks gRPC, gRPC-Web and Connect (HTTP/1.1 and h2c) on the same port:
+// the first bytes of each connection tell HTTP/2 prior knowledge ("PRI * HTTP/2.0") from HTTP/1.1.
+// Also serves plain-HTTP GET routes (/healthz, later /metrics) and the standard grpc.health.v1 service.
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "./logger.js";
+import { HealthStatus, registerHealthService } from "./health.js";
+
+export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface ServeOptions {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly routes: (router: ConnectRouter) => void;
+  /** TCP listen address; ignored when socketPath is set. */
+  readonly host?: string;
+  readonly port?: number;
+  /** Listen on a Unix socket instead of TCP. */
+  readonly socketPath?: string;
+  /** Largest accepted request message. */
+  readonly readMaxBytes?: number;
+  readonly interceptors?: Interceptor[];
+  readonly httpRoutes?: Record<string, HttpRoute>;
+}
+
+export interface RunningServer {
+  /** Base URL clients use: "http://127.0.0.1:PORT", or "unix:PATH". */
+  readonly url: string;
+  readonly port: number;
+  readonly health: HealthStatus;
+  /** Stops accepting, lets in-flight calls finish for up to graceMs, then drops connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const H2_PREFACE_START = Buffer.from("PRI");
+
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const health = new HealthStatus();
+  const adapter = connectNodeAdapter({
+    routes: (router) => {
+      registerHealthService(router, health);
+      options.routes(router);
+    },
+    readMaxBytes: options.readMaxBytes,
+    interceptors: options.interceptors,
+  });
+  const httpRoutes: Record<string, HttpRoute> = {
+    "/healthz": (_req, res) => {
+      const ok = health.serving;
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+      res.end(ok ? "ok\n" : "not serving\n");
+    },
+    ...options.httpRoutes,
+  };
+  const handle = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (req.method === "GET") {
+      const path = (req.url ?? "").split("?")[0];
+      const route = httpRoutes[path];
+      if (route) return route(req, res);
+    }
+    adapter(req as http.IncomingMessage, res as http.ServerResponse);
+  };
+
+  const h1 = http.createServer(handle);
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer({}, handle);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const sockets = new Set<net.Socket>();
+
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(head);
+      // Both servers take over reading: http2 drains the unshifted bytes itself, http1 resumes the stream.
+      const isH2 = head.subarray(0, 3).equals(H2_PREFACE_START);
+      (isH2 ? h2 : h1).emit("connection", socket);
+      if (!isH2) socket.resume();
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  });
+
+  if (options.socketPath) {
+    fs.rmSync(options.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(options.socketPath, () => resolve());
+    });
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+    });
+  }
+  const addr = listener.address();
+  const boundPort = typeof addr === "object" && addr ? addr.port : 0;
+  const url = options.socketPath ? `unix:${options.socketPath}` : `http://${options.host ?? "127.0.0.1"}:${boundPort}`;
+  health.set(true);
+  options.logger.info({ url }, `${options.name} listening`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: boundPort,
+    health,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        health.set(false);
+        const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+        // Ask HTTP/2 clients to stop opening streams; HTTP/1.1 idle keep-alive sockets close now.
+        for (const s of sessions) s.close();
+        h1.closeIdleConnections();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, graceMs);
+        await closed;
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}
