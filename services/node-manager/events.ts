@@ -1,0 +1,59 @@
+// Publishes the node's facts on NATS: every container transition (with a per-node sequence number so
+// consumers can drop duplicates and see gaps) and a periodic heartbeat carrying the node's load.
+import { create } from "@bufbuild/protobuf";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { nowUnixUs } from "../../common/clock.js";
+import { publishEvent, subjects } from "../../common/nats.js";
+import { ContainerStateChangedSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { ContainerState, type Transition } from "./container.js";
+import type { ContainerPool } from "./pool.js";
+
+export class NodeEvents {
+  private sequence = 0n;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly nodeId: string,
+  ) {}
+
+  containerChanged(t: Transition): void {
+    const c = t.container;
+    publishEvent(
+      this.nc,
+      subjects.containers(this.nodeId),
+      ContainerStateChangedSchema,
+      create(ContainerStateChangedSchema, {
+        nodeId: this.nodeId,
+        containerId: c.id,
+        function: c.functionName,
+        role: c.role,
+        state: t.to,
+        previousState: t.from,
+        memoryMb: c.memoryMb,
+        atUnixUs: nowUnixUs(),
+        reason: t.reason,
+        sequence: ++this.sequence,
+      }),
+    );
+  }
+
+  heartbeat(pool: ContainerPool, address: string): void {
+    const all = pool.all();
+    const warm = new Set(all.filter((c) => c.state === ContainerState.IDLE).map((c) => c.functionName));
+    publishEvent(
+      this.nc,
+      subjects.nodes(this.nodeId),
+      NodeHeartbeatSchema,
+      create(NodeHeartbeatSchema, {
+        nodeId: this.nodeId,
+        address,
+        memoryCapacityMb: pool.view().memoryCapacityMb,
+        memoryReservedMb: pool.reservedMb,
+        containers: all.length,
+        inflight: pool.inflight,
+        warmFunctions: [...warm],
+        atUnixUs: nowUnixUs(),
+      }),
+    );
+  }
+}

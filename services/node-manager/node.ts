@@ -1,0 +1,171 @@
+// One worker host: the functions prepared here, the pool of their containers, and the invocation path
+// from a request to the sidecar and back. Adopts or removes its labelled containers after a restart.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "../../common/logger.js";
+import type { Clock } from "../../common/clock.js";
+import {
+  FunctionErrorSchema,
+  InvocationOutcomeSchema,
+  InvocationStatus,
+  TimingsSchema,
+  type FunctionCode,
+  type FunctionRef,
+  type FunctionSpec,
+  type InvocationOutcome,
+} from "../../gen/faas/common/v1/common_pb.js";
+import type { InvokeRequest } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
+import { FUNCTION_LABEL, FunctionImages, type PreparedFunction } from "./function-images.js";
+import { NoCapacityError, StartFailedError, type ContainerPool, type RunnableFunction } from "./pool.js";
+import type { SandboxRuntime } from "./sandbox/runtime.js";
+
+export const NODE_LABEL = "faas.node";
+const CONTAINER_LABEL = "faas.container";
+const DIGEST_LABEL = "faas.digest";
+
+export interface NodeOptions {
+  readonly nodeId: string;
+  readonly images: FunctionImages;
+  readonly pool: ContainerPool;
+  readonly runtime: SandboxRuntime;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly capacityWaitMs: number;
+  readonly startTimeoutMs: number;
+}
+
+export class Node {
+  /** Current version of each function prepared on this node. */
+  private readonly functions = new Map<string, PreparedFunction>();
+
+  constructor(private readonly o: NodeOptions) {}
+
+  async prepare(spec: FunctionSpec, code: FunctionCode): Promise<{ image: string; buildUs: bigint }> {
+    const built = await this.o.images.ensure(spec, code);
+    const previous = this.functions.get(spec.name);
+    this.functions.set(spec.name, { spec, image: built.image });
+    if (previous && previous.spec.digest !== spec.digest) {
+      this.o.pool.retire(spec.name, spec.digest, "new version deployed");
+    }
+    return built;
+  }
+
+  async remove(name: string): Promise<number> {
+    const prepared = this.functions.get(name);
+    this.functions.delete(name);
+    const n = this.o.pool.retire(name, undefined, "function removed");
+    if (prepared) void this.o.images.remove(prepared.image);
+    return n;
+  }
+
+  async invoke(req: InvokeRequest): Promise<InvocationOutcome> {
+    const ref = req.function;
+    if (!ref) throw new ConnectError("function is required", Code.InvalidArgument);
+    const fn = this.runnable(ref);
+    const outcome = create(InvocationOutcomeSchema, { invocationId: req.invocationId, nodeId: this.o.nodeId });
+    let lease;
+    try {
+      lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs);
+    } catch (err) {
+      outcome.status = InvocationStatus.PLATFORM_ERROR;
+      const type = err instanceof NoCapacityError ? "NoCapacity" : err instanceof StartFailedError ? "StartFailed" : "Internal";
+      outcome.error = create(FunctionErrorSchema, { type, message: (err as Error).message });
+      return outcome;
+    }
+    outcome.startKind = lease.startKind;
+    outcome.containerId = lease.container.id;
+    const timeoutMs = ref.limits?.timeoutMs ?? 60_000;
+    try {
+      const r = await lease.channel.client.run(
+        { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent },
+        // The sidecar enforces the function's timeout; this bound only catches a sidecar that stopped answering.
+        { timeoutMs: timeoutMs + this.o.startTimeoutMs },
+      );
+      this.o.pool.release(lease.container);
+      outcome.status = r.status;
+      outcome.output = r.output;
+      outcome.error = r.error;
+      outcome.timings = create(TimingsSchema, { queuedUs: lease.queuedUs, startupUs: lease.startupUs, initUs: r.initUs, execUs: r.execUs });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument) {
+        this.o.pool.release(lease.container);
+        throw e;
+      }
+      this.o.pool.release(lease.container, true);
+      this.o.logger.warn({ container: lease.container.id, invocation: req.invocationId, err: e.message }, "sidecar call failed; container removed");
+      outcome.status = InvocationStatus.PLATFORM_ERROR;
+      outcome.error = create(FunctionErrorSchema, { type: "ContainerFailed", message: `container ${lease.container.id} failed: ${e.rawMessage}` });
+      outcome.timings = create(TimingsSchema, { queuedUs: lease.queuedUs, startupUs: lease.startupUs });
+    }
+    return outcome;
+  }
+
+  /** After a restart: learn the prepared functions from image labels, adopt live containers, remove the rest. */
+  async reconcile(): Promise<{ adopted: number; removed: number }> {
+    for (const p of await this.o.images.list()) {
+      if (!this.functions.has(p.spec.name)) this.functions.set(p.spec.name, p);
+    }
+    let adopted = 0;
+    let removed = 0;
+    for (const sb of await this.o.runtime.list({ [NODE_LABEL]: this.o.nodeId })) {
+      const prepared = this.functions.get(sb.labels[FUNCTION_LABEL] ?? "");
+      const key = sb.labels[CONTAINER_LABEL];
+      let healthy = false;
+      if (sb.running && prepared && key && prepared.spec.digest === sb.labels[DIGEST_LABEL]) {
+        try {
+          await this.o.runtime.channel(sb).client.stats({}, { timeoutMs: 2000 });
+          healthy = true;
+        } catch {
+          this.o.runtime.channel(sb).close();
+        }
+      }
+      if (healthy) {
+        this.o.pool.adopt(sb, key!, this.runnable({ name: prepared!.spec.name, digest: prepared!.spec.digest } as FunctionRef), this.o.clock.now());
+        adopted++;
+      } else {
+        await this.o.runtime.destroy(sb.id);
+        removed++;
+      }
+    }
+    this.o.logger.info({ adopted, removed, functions: this.functions.size }, "reconciled with Docker");
+    return { adopted, removed };
+  }
+
+  private runnable(ref: FunctionRef): RunnableFunction {
+    const prepared = this.functions.get(ref.name);
+    if (!prepared) throw new ConnectError(`function ${ref.name} is not prepared on node ${this.o.nodeId}`, Code.NotFound);
+    const spec = prepared.spec;
+    if (ref.digest && ref.digest !== spec.digest) {
+      throw new ConnectError(`function ${ref.name} version ${ref.digest} is not prepared on node ${this.o.nodeId} (it has ${spec.digest})`, Code.FailedPrecondition);
+    }
+    const memoryMb = ref.limits?.memoryMb || spec.limits?.memoryMb || 256;
+    const timeoutMs = ref.limits?.timeoutMs || spec.limits?.timeoutMs || 60_000;
+    const maxConcurrency = ref.limits?.maxConcurrency || spec.limits?.maxConcurrency || 1;
+    return {
+      name: spec.name,
+      digest: spec.digest,
+      memoryMb,
+      maxConcurrency,
+      sandboxSpec: {
+        image: prepared.image,
+        memoryMb,
+        labels: { [NODE_LABEL]: this.o.nodeId, [FUNCTION_LABEL]: spec.name, [DIGEST_LABEL]: spec.digest },
+        env: {
+          FAAS_FUNCTION_NAME: spec.name,
+          FAAS_CODE_DIR: "/fn",
+          FAAS_ENTRY: spec.entry || "index.js",
+          FAAS_TIMEOUT_MS: String(timeoutMs),
+          FAAS_MEMORY_MB: String(memoryMb),
+          FAAS_MAX_CONCURRENCY: String(maxConcurrency),
+          FAAS_FUNCTION_ENV: JSON.stringify(spec.env),
+        },
+      },
+    };
+  }
+
+  /** For ListContainers. */
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
+}

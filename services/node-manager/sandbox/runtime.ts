@@ -1,0 +1,41 @@
+// The container-runtime interface of a node, kept as small as OpenLambda's sandbox verbs:
+// create, destroy, pause, unpause, channel (plus list, for adopting containers after a restart).
+// The pool and the policies only ever see this interface; Docker lives behind it.
+import type { Client } from "@connectrpc/connect";
+import type { SidecarService } from "../../../gen/faas/sidecar/v1/sidecar_pb.js";
+
+export interface SandboxSpec {
+  readonly image: string;
+  readonly memoryMb: number;
+  /** Labels that let a restarted node-manager find and adopt the container. */
+  readonly labels: Record<string, string>;
+  /** Environment of the sidecar (the function's own env travels inside FAAS_FUNCTION_ENV). */
+  readonly env: Record<string, string>;
+}
+
+export interface Sandbox {
+  /** Docker container id. */
+  readonly id: string;
+  readonly labels: Record<string, string>;
+  /** Host path of the sidecar's Unix socket. */
+  readonly socketPath: string;
+  readonly running: boolean;
+}
+
+export interface Channel {
+  readonly client: Client<typeof SidecarService>;
+  close(): void;
+}
+
+export interface SandboxRuntime {
+  /** Creates and starts a container; resolves once its sidecar accepts calls on the socket. */
+  create(spec: SandboxSpec): Promise<Sandbox>;
+  /** Stops and removes the container and its socket directory. Never throws for an already-gone container. */
+  destroy(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  /** A gRPC client to the sidecar of the container. */
+  channel(sandbox: Sandbox): Channel;
+  /** Containers carrying all of the given labels. */
+  list(labels: Record<string, string>): Promise<Sandbox[]>;
+}

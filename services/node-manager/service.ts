@@ -1,0 +1,49 @@
+// gRPC handlers of faas.nodemanager.v1: argument checks and error codes; the work is in Node and the pool.
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
+import { DependencyInstallError } from "./function-images.js";
+import type { Node } from "./node.js";
+import type { ContainerPool } from "./pool.js";
+
+export function nodeManagerRoutes(node: Node, pool: ContainerPool) {
+  return (router: ConnectRouter) =>
+    router.service(NodeManagerService, {
+      async prepareFunction(req) {
+        if (!req.spec?.name || !req.spec.digest) throw new ConnectError("spec with name and digest is required", Code.InvalidArgument);
+        try {
+          const built = await node.prepare(req.spec, req.code ?? { $typeName: "faas.common.v1.FunctionCode", files: {} });
+          return { nodeId: node.nodeId, image: built.image, buildUs: built.buildUs };
+        } catch (err) {
+          if (err instanceof DependencyInstallError) throw new ConnectError(err.message, Code.FailedPrecondition);
+          throw new ConnectError(`preparing ${req.spec.name} failed: ${(err as Error).message}`, Code.Internal);
+        }
+      },
+      async removeFunction(req) {
+        return { containersRemoved: await node.remove(req.name) };
+      },
+      async invoke(req) {
+        if (!req.invocationId) throw new ConnectError("invocation_id is required", Code.InvalidArgument);
+        return { outcome: await node.invoke(req) };
+      },
+      listContainers(req) {
+        return {
+          nodeId: node.nodeId,
+          containers: pool
+            .all()
+            .filter((c) => !req.function || c.functionName === req.function)
+            .map((c) => ({
+              containerId: c.id,
+              function: c.functionName,
+              digest: c.digest,
+              role: c.role,
+              state: c.state,
+              memoryMb: c.memoryMb,
+              inflight: c.inflight,
+              invocations: BigInt(c.invocations),
+              createdAtUnixUs: BigInt(c.createdAt) * 1000n,
+              lastUsedAtUnixUs: BigInt(c.lastUsedAt) * 1000n,
+            })),
+        };
+      },
+    });
+}
