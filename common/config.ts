@@ -43,6 +43,16 @@ export function int(env: string, defaultValue: number, doc: string, range: { min
   });
 }
 
+export function num(env: string, defaultValue: number, doc: string, range: { min?: number; max?: number } = {}): Setting<number> {
+  const { min = -Infinity, max = Infinity } = range;
+  return setting(env, doc, defaultValue, (raw) => {
+    const value = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(value)) throw new Error(`must be a number, got ${JSON.stringify(raw)}`);
+    if (value < min || value > max) throw new Error(`must be in [${min}, ${max}], got ${value}`);
+    return value;
+  });
+}
+
 export function port(env: string, defaultValue: number, doc: string): Setting<number> {
   return int(env, defaultValue, doc, { min: 0, max: 65535 });
 }

@@ -39,7 +39,10 @@ export class Container {
   retiring = false;
 
   constructor(
-    /** Our id until Docker's is known; the pool keys containers by it. */
+    /**
+     * The platform's id of the container, known before Docker's exists: the STARTING event, later events,
+     * records and ListContainers all name the container by it. Docker's id stays inside the sandbox.
+     */
     readonly key: string,
     readonly functionName: string,
     readonly digest: string,
@@ -52,7 +55,7 @@ export class Container {
   }
 
   get id(): string {
-    return this.sandbox?.id ?? this.key;
+    return this.key;
   }
 
   get hasCapacity(): boolean {

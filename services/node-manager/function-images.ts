@@ -30,17 +30,21 @@ export interface FunctionImagesOptions {
 
 export class FunctionImages {
   private readonly building = new Map<string, Promise<{ image: string; buildUs: bigint }>>();
+  /** Short id of the runtime image: part of every function image's tag, so a rebuilt runtime (a new sidecar) gets new function images. */
+  private runtimeId = "";
 
   constructor(private readonly o: FunctionImagesOptions) {}
 
-  static tag(spec: Pick<FunctionSpec, "name" | "digest">): string {
-    return `faas-fn/${spec.name}:${shortDigest(spec.digest)}`;
+  tag(spec: Pick<FunctionSpec, "name" | "digest">): string {
+    if (!this.runtimeId) throw new Error("checkRuntimeImage() must run first");
+    return `faas-fn/${spec.name}:${shortDigest(spec.digest)}-${this.runtimeId}`;
   }
 
   /** Fails fast at start when the runtime image is missing, with the command that builds it. */
   async checkRuntimeImage(): Promise<void> {
     try {
-      await this.o.docker.getImage(this.o.runtimeImage).inspect();
+      const info = await this.o.docker.getImage(this.o.runtimeImage).inspect();
+      this.runtimeId = info.Id.replace(/^sha256:/, "").slice(0, 12);
     } catch {
       throw new Error(`runtime image ${this.o.runtimeImage} not found: build it with \`bash images/build.sh\``);
     }
@@ -48,7 +52,7 @@ export class FunctionImages {
 
   /** Builds the image of this function version unless it exists. Concurrent calls share one build. */
   ensure(spec: FunctionSpec, code: FunctionCode): Promise<{ image: string; buildUs: bigint }> {
-    const image = FunctionImages.tag(spec);
+    const image = this.tag(spec);
     let build = this.building.get(image);
     if (!build) {
       build = this.build(spec, code, image).finally(() => this.building.delete(image));
@@ -63,7 +67,8 @@ export class FunctionImages {
     const out: PreparedFunction[] = [];
     for (const img of images.sort((a, b) => b.Created - a.Created)) {
       const encoded = img.Labels?.[SPEC_LABEL];
-      const tag = img.RepoTags?.find((t) => t.startsWith("faas-fn/"));
+      // Images built on an older runtime image are not reused: their sidecar is out of date.
+      const tag = img.RepoTags?.find((t) => t.startsWith("faas-fn/") && t.endsWith(`-${this.runtimeId}`));
       if (!encoded || !tag) continue;
       try {
         out.push({ spec: fromBinary(FunctionSpecSchema, Buffer.from(encoded, "base64")), image: tag });

@@ -52,6 +52,8 @@ export class ContainerPool {
   /** Containers still starting, with the promise that settles when they are ready. */
   private readonly starting = new Map<Container, Promise<void>>();
   private readonly waiters = new Set<Waiter>();
+  /** Counts capacity changes, so that a change between a failed attempt and its wait is not missed. */
+  private changes = 0;
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -99,6 +101,7 @@ export class ContainerPool {
   async acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
     const queued = stopwatch();
     for (;;) {
+      const seen = this.changes;
       const warm = this.findWarm(fn);
       if (warm) {
         this.occupy(warm);
@@ -123,7 +126,7 @@ export class ContainerPool {
       if (fn.memoryMb > this.o.memoryCapacityMb) {
         throw new NoCapacityError(`function needs ${fn.memoryMb} MB but the node has ${this.o.memoryCapacityMb} MB in all`);
       }
-      await this.waitForChange(deadlineMs);
+      await this.waitForChange(deadlineMs, seen);
     }
   }
 
@@ -252,7 +255,8 @@ export class ContainerPool {
     return this.o.memoryCapacityMb - this.reservedMb >= neededMb;
   }
 
-  private waitForChange(deadlineMs: number): Promise<void> {
+  private waitForChange(deadlineMs: number, seen: number): Promise<void> {
+    if (this.changes !== seen) return Promise.resolve();
     const remaining = deadlineMs - this.o.clock.now();
     if (remaining <= 0) return Promise.reject(new NoCapacityError("no memory on this node for a new container"));
     return new Promise<void>((resolve, reject) => {
@@ -272,6 +276,7 @@ export class ContainerPool {
   }
 
   private wakeWaiters(): void {
+    this.changes++;
     for (const w of [...this.waiters]) w.wake();
   }
 }

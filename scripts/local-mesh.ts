@@ -1,0 +1,211 @@
+// Starts the whole mesh on this machine as local processes: a nats-server (unless one is given), the five
+// services on free ports, each logging to a file. Used by the demo, the integration tests and the bench.
+// Services start in dependency order and are ready when /healthz answers; each mesh has its own node id,
+// so several meshes (parallel test files) share one Docker engine without touching each other's containers.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import Docker from "dockerode";
+import { shortId } from "../common/ids.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export type ServiceName = "trace-store" | "node-manager" | "balancer" | "gateway" | "zygote-builder";
+const START_ORDER: readonly ServiceName[] = ["trace-store", "node-manager", "balancer", "gateway", "zygote-builder"];
+
+export interface MeshOptions {
+  /** Where databases and logs go; created. */
+  readonly dir: string;
+  /** Use this NATS instead of starting one. */
+  readonly natsUrl?: string;
+  /** Fixed ports (the demo uses the documented ones); default: any free port. */
+  readonly ports?: Partial<Record<ServiceName, number>>;
+  /** Extra environment per service, and for all. */
+  readonly env?: Partial<Record<ServiceName | "all", Record<string, string>>>;
+  readonly nodeId?: string;
+}
+
+export interface ServiceProcess {
+  readonly name: ServiceName;
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function waitForLine(file: string, child: ChildProcess, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const m = buffered.match(pattern);
+      if (m) {
+        cleanup();
+        resolve(m);
+      }
+      if (buffered.length > 1 << 20) buffered = buffered.slice(-65536);
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      cleanup();
+      const tail = fs.existsSync(file) ? fs.readFileSync(file, "utf8").slice(-3000) : "";
+      reject(new Error(`${what} exited (${signal ?? code}) before it was ready; log ${file}:\n${tail}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what} not ready within ${timeoutMs} ms; log ${file}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
+      child.off("exit", onExit);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", onExit);
+  });
+}
+
+function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): { child: ChildProcess; exited: ServiceProcess["exited"] } {
+  const log = fs.createWriteStream(logFile, { flags: "a" });
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  return { child, exited };
+}
+
+export class LocalMesh {
+  readonly nodeId: string;
+  natsUrl = "";
+  #nats: { child: ChildProcess; exited: ServiceProcess["exited"] } | undefined;
+  readonly services = new Map<ServiceName, ServiceProcess>();
+
+  private constructor(private readonly o: MeshOptions) {
+    this.nodeId = o.nodeId ?? `n${shortId(4)}`;
+    fs.mkdirSync(path.join(o.dir, "logs"), { recursive: true });
+  }
+
+  static async start(o: MeshOptions): Promise<LocalMesh> {
+    const mesh = new LocalMesh(o);
+    try {
+      mesh.natsUrl = o.natsUrl ?? (await mesh.startNats());
+      for (const name of START_ORDER) await mesh.startService(name);
+    } catch (err) {
+      await mesh.stop();
+      throw err;
+    }
+    return mesh;
+  }
+
+  url(name: ServiceName): string {
+    const s = this.services.get(name);
+    if (!s) throw new Error(`${name} is not running`);
+    return s.url;
+  }
+
+  get gatewayUrl(): string {
+    return this.url("gateway");
+  }
+
+  logFile(name: ServiceName | "nats-server"): string {
+    return path.join(this.o.dir, "logs", `${name}.log`);
+  }
+
+  async startNats(port = -1): Promise<string> {
+    const file = this.logFile("nats-server");
+    const store = path.join(this.o.dir, "jetstream");
+    const nats = spawnLogged("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], process.env, file);
+    this.#nats = nats;
+    const m = await waitForLine(file, nats.child, /Listening for client connections on 127\.0\.0\.1:(\d+)/, "nats-server", 15_000);
+    return `nats://127.0.0.1:${m[1]}`;
+  }
+
+  /** Stops nats-server (only one this mesh started). */
+  async stopNats(): Promise<void> {
+    if (!this.#nats) return;
+    this.#nats.child.kill("SIGTERM");
+    await this.#nats.exited;
+    this.#nats = undefined;
+  }
+
+  envOf(name: ServiceName): NodeJS.ProcessEnv {
+    const portOf = (n: ServiceName) => String(this.o.ports?.[n] ?? 0);
+    const base: Record<string, string> = {
+      NATS_URL: this.natsUrl,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    };
+    const own: Record<ServiceName, () => Record<string, string>> = {
+      "trace-store": () => ({ TRACE_STORE_PORT: portOf("trace-store"), TRACE_STORE_DB: path.join(this.o.dir, "trace-store.db") }),
+      "node-manager": () => ({ NODE_MANAGER_PORT: portOf("node-manager"), NODE_ID: this.nodeId }),
+      balancer: () => ({ BALANCER_PORT: portOf("balancer") }),
+      gateway: () => ({
+        GATEWAY_PORT: portOf("gateway"),
+        GATEWAY_DB: path.join(this.o.dir, "gateway.db"),
+        BALANCER_URL: this.url("balancer"),
+        TRACE_STORE_URL: this.url("trace-store"),
+      }),
+      "zygote-builder": () => ({ ZYGOTE_BUILDER_PORT: portOf("zygote-builder"), GATEWAY_URL: this.url("gateway") }),
+    };
+    return { ...process.env, ...base, ...this.o.env?.all, ...own[name](), ...this.o.env?.[name] };
+  }
+
+  async startService(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+    const file = this.logFile(name);
+    const { child, exited } = spawnLogged(process.execPath, [path.join(REPO_ROOT, "dist/services", name, "main.js")], { ...this.envOf(name), ...extraEnv }, file);
+    const listening = new RegExp(`"url":"(http://[^"]+)"[^\\n]*"msg":"${name} listening"`);
+    const m = await waitForLine(file, child, listening, name, 60_000);
+    const svc: ServiceProcess = { name, child, url: m[1], exited };
+    this.services.set(name, svc);
+    await this.waitHealthy(svc);
+    return svc;
+  }
+
+  /** Sends a signal and waits for the process to exit. */
+  async stopService(name: ServiceName, signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const s = this.services.get(name);
+    if (!s) throw new Error(`${name} is not running`);
+    s.child.kill(signal);
+    const result = await s.exited;
+    this.services.delete(name);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...START_ORDER].reverse()) {
+      const s = this.services.get(name);
+      if (!s) continue;
+      s.child.kill("SIGTERM");
+      const exited = await Promise.race([s.exited, new Promise((r) => setTimeout(r, 30_000, "timeout"))]);
+      if (exited === "timeout") {
+        s.child.kill("SIGKILL");
+        await s.exited;
+      }
+      this.services.delete(name);
+    }
+    await this.stopNats();
+    await removeNodeContainers(this.nodeId);
+  }
+
+  private async waitHealthy(s: ServiceProcess): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const res = await fetch(`${s.url}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not accepting yet
+      }
+      if (Date.now() > deadline) throw new Error(`${s.name} not healthy within 30 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Removes every container a node-manager with this node id left behind (after a crash). */
+export async function removeNodeContainers(nodeId: string): Promise<number> {
+  const docker = new Docker({ socketPath: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock" });
+  const left = await docker.listContainers({ all: true, filters: { label: [`faas.node=${nodeId}`] } });
+  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  return left.length;
+}

@@ -1,0 +1,52 @@
+// balancer: routes invocations to nodes from a live view of their containers learnt on NATS.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { nowUnixUs, systemClock } from "../../common/clock.js";
+import { connectNats, subjects, subscribeEvents } from "../../common/nats.js";
+import { runService } from "../../common/process.js";
+import { serve } from "../../common/server.js";
+import { ContainerStateChangedSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { ClusterView, type NodeState } from "./cluster-view.js";
+import { loadBalancerConfig } from "./config.js";
+import { NodeClients } from "./node-clients.js";
+import { balancerRoutes } from "./service.js";
+
+runService("balancer", async (logger) => {
+  const cfg = loadBalancerConfig();
+  const nodes = new NodeClients(512 * 1024 * 1024);
+  const resync = async (node: NodeState) => {
+    const takenAtUs = nowUnixUs();
+    try {
+      const res = await nodes.get(node.address).listContainers({}, { timeoutMs: 5000 });
+      view.replaceContainers(node.nodeId, res.containers, takenAtUs);
+    } catch (err) {
+      logger.warn({ node: node.nodeId, err: (err as Error).message }, "listing a node's containers failed");
+    }
+  };
+  const view = new ClusterView(systemClock, cfg.nodeStaleMs, (node) => {
+    logger.info({ node: node.nodeId, address: node.address }, "node live");
+    void resync(node);
+  });
+  const liveNodes = async (): Promise<NodeState[]> => {
+    const live = await view.whenLive(cfg.nodeWaitMs);
+    if (live.length === 0) throw new ConnectError(`no live node (none sent a heartbeat within ${cfg.nodeStaleMs} ms)`, Code.Unavailable);
+    return live;
+  };
+
+  const nc = await connectNats(cfg.natsUrl, "balancer", logger);
+  const subs = [
+    subscribeEvents(nc, subjects.allNodes, NodeHeartbeatSchema, logger, (hb) => view.heartbeat(hb)),
+    subscribeEvents(nc, subjects.allContainers, ContainerStateChangedSchema, logger, (e) => view.containerChanged(e)),
+  ];
+  const resyncTimer = setInterval(() => view.live().forEach((n) => void resync(n)), cfg.resyncMs);
+  const server = await serve({ name: "balancer", logger, routes: balancerRoutes({ view, nodes, logger, liveNodes }), host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+
+  return {
+    async stop() {
+      clearInterval(resyncTimer);
+      await server.close();
+      for (const s of subs) s.unsubscribe();
+      await nc.drain();
+      nodes.closeAll();
+    },
+  };
+});

@@ -1,0 +1,89 @@
+// gRPC handlers of faas.balancer.v1: routes invocations to nodes and fans function changes out to them.
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type { Logger } from "../../common/logger.js";
+import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
+import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
+import type { ClusterView, NodeState } from "./cluster-view.js";
+import type { NodeClients } from "./node-clients.js";
+import { chooseNode } from "./routing.js";
+
+export interface BalancerParts {
+  readonly view: ClusterView;
+  readonly nodes: NodeClients;
+  readonly logger: Logger;
+  /** Resolves once at least one node is live, or rejects after the configured wait. */
+  readonly liveNodes: () => Promise<NodeState[]>;
+}
+
+export function balancerRoutes(p: BalancerParts) {
+  return (router: ConnectRouter) =>
+    router.service(BalancerService, {
+      async invoke(req) {
+        const fn = req.function;
+        if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
+        await p.liveNodes();
+        const route = chooseNode(p.view.loads(fn.name), fn.limits?.memoryMb ?? 256);
+        const node = route && p.view.get(route.nodeId);
+        if (!node) throw new ConnectError("no live node", Code.Unavailable);
+        const done = p.view.sent(node.nodeId, fn.name);
+        try {
+          const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: req.traceparent });
+          return { outcome: res.outcome };
+        } catch (err) {
+          const e = ConnectError.from(err);
+          // The node lacks this function or version: the gateway re-prepares it and retries.
+          if (e.code === Code.NotFound || e.code === Code.FailedPrecondition) throw new ConnectError(e.rawMessage, Code.FailedPrecondition);
+          throw e;
+        } finally {
+          done();
+        }
+      },
+
+      async prepareFunction(req) {
+        if (!req.spec?.name || !req.spec.digest) throw new ConnectError("spec with name and digest is required", Code.InvalidArgument);
+        const nodes = await p.liveNodes();
+        const results = await Promise.allSettled(nodes.map((n) => p.nodes.get(n.address).prepareFunction({ spec: req.spec, code: req.code })));
+        const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: nodes[i].nodeId, err: ConnectError.from(r.reason) }] : []));
+        if (failures.length > 0) {
+          const first = failures[0].err;
+          // A bad function (its dependencies do not install) fails everywhere the same way: say so as such.
+          const code = failures.some((f) => f.err.code === Code.FailedPrecondition) ? Code.FailedPrecondition : first.code;
+          throw new ConnectError(failures.map((f) => `node ${f.node}: ${f.err.rawMessage}`).join("; "), code);
+        }
+        return { nodes: nodes.map((n) => n.nodeId) };
+      },
+
+      async removeFunction(req) {
+        if (!req.name) throw new ConnectError("name is required", Code.InvalidArgument);
+        const nodes = p.view.live();
+        const results = await Promise.allSettled(nodes.map((n) => p.nodes.get(n.address).removeFunction({ name: req.name })));
+        results.forEach((r, i) => {
+          if (r.status === "rejected") p.logger.warn({ node: nodes[i].nodeId, function: req.name, err: (r.reason as Error).message }, "remove on node failed");
+        });
+        return {};
+      },
+
+      listNodes() {
+        return {
+          nodes: p.view.live().map((n) => {
+            let reserved = 0;
+            const warm = new Set<string>();
+            for (const c of n.containers.values()) {
+              reserved += c.memoryMb;
+              if (c.state === ContainerState.IDLE) warm.add(c.function);
+            }
+            return {
+              nodeId: n.nodeId,
+              address: n.address,
+              memoryCapacityMb: n.capacityMb,
+              memoryReservedMb: reserved,
+              containers: n.containers.size,
+              inflight: n.sentTotal,
+              warmFunctions: [...warm].sort(),
+              lastSeenUnixUs: BigInt(n.lastSeenMs) * 1000n,
+            };
+          }),
+        };
+      },
+    });
+}

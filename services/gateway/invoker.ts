@@ -1,0 +1,151 @@
+// The invocation path inside the gateway: payload checks, the call to the balancer, the mapping of an
+// outcome to the caller's answer, and exactly one trace-store record per accepted invocation.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { nowUnixUs, stopwatch } from "../../common/clock.js";
+import { newInvocationId } from "../../common/ids.js";
+import type { Logger } from "../../common/logger.js";
+import type { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
+import {
+  FunctionErrorSchema,
+  FunctionRefSchema,
+  InvocationOutcomeSchema,
+  InvocationStatus,
+  TimingsSchema,
+  type FunctionSpec,
+  type InvocationOutcome,
+} from "../../gen/faas/common/v1/common_pb.js";
+import { InvokeResponseSchema, type InvokeResponse } from "../../gen/faas/gateway/v1/gateway_pb.js";
+import { InvocationRecordSchema } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
+import type { InvocationRecorder } from "./invocation-recorder.js";
+
+export interface InvokerOptions {
+  readonly balancer: Client<typeof BalancerService>;
+  readonly recorder: InvocationRecorder;
+  readonly logger: Logger;
+  readonly maxPayloadBytes: number;
+  /** Added to a function's timeout to bound the whole call: queueing for capacity and a cold start. */
+  readonly platformAllowanceMs: number;
+  /** Builds the function on the nodes again (a node that lost it, or joined after the deploy). */
+  readonly reprepare: (spec: FunctionSpec) => Promise<void>;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const EMPTY_OBJECT = new TextEncoder().encode("{}");
+
+/** Header that carries the invocation id on every invoke answer, errors included. */
+export const INVOCATION_ID_HEADER = "faas-invocation-id";
+
+export class Invoker {
+  constructor(private readonly o: InvokerOptions) {}
+
+  /** INVALID_ARGUMENT for bytes that are not UTF-8 JSON, RESOURCE_EXHAUSTED over the size limit. Empty is {}. */
+  checkPayload(payload: Uint8Array): Uint8Array {
+    if (payload.length > this.o.maxPayloadBytes) {
+      throw new ConnectError(`payload is ${payload.length} bytes, over the limit of ${this.o.maxPayloadBytes}`, Code.ResourceExhausted);
+    }
+    if (payload.length === 0) return EMPTY_OBJECT;
+    let text: string;
+    try {
+      text = utf8.decode(payload);
+    } catch {
+      throw new ConnectError("payload is not valid UTF-8", Code.InvalidArgument);
+    }
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      throw new ConnectError(`payload is not valid JSON: ${(err as Error).message}`, Code.InvalidArgument);
+    }
+    return payload;
+  }
+
+  newId(): string {
+    return newInvocationId();
+  }
+
+  /** Runs one accepted invocation to its end. Never throws: every failure becomes an outcome, and is recorded. */
+  async run(invocationId: string, spec: FunctionSpec, payload: Uint8Array, async: boolean): Promise<InvokeResponse> {
+    const receivedAtUs = nowUnixUs();
+    const elapsed = stopwatch();
+    let outcome: InvocationOutcome;
+    try {
+      outcome = await this.#callBalancer(invocationId, spec, payload);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      this.o.logger.warn({ invocation: invocationId, function: spec.name, code: Code[e.code], err: e.rawMessage }, "invocation failed in the platform");
+      outcome = create(InvocationOutcomeSchema, {
+        invocationId,
+        status: InvocationStatus.PLATFORM_ERROR,
+        error: create(FunctionErrorSchema, { type: platformErrorType(e.code), message: e.rawMessage }),
+      });
+    }
+    const timings = outcome.timings ?? create(TimingsSchema);
+    timings.totalUs = elapsed();
+    this.o.recorder.add(
+      create(InvocationRecordSchema, {
+        invocationId,
+        function: spec.name,
+        nodeId: outcome.nodeId,
+        containerId: outcome.containerId,
+        startKind: outcome.startKind,
+        status: outcome.status,
+        timings,
+        receivedAtUnixUs: receivedAtUs,
+        batchId: outcome.batchId,
+        batchSize: outcome.batchSize,
+        errorType: outcome.error?.type ?? "",
+        errorMessage: outcome.error?.message ?? "",
+        async,
+      }),
+    );
+    return create(InvokeResponseSchema, {
+      invocationId,
+      status: outcome.status,
+      output: outcome.output,
+      error: outcome.error,
+      timings,
+      startKind: outcome.startKind,
+    });
+  }
+
+  async #callBalancer(invocationId: string, spec: FunctionSpec, payload: Uint8Array): Promise<InvocationOutcome> {
+    const request = {
+      invocationId,
+      function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits }),
+      payload,
+    };
+    // Caller cancellation is not passed on: a started invocation runs to its end and is recorded.
+    const options = { timeoutMs: (spec.limits?.timeoutMs ?? 60_000) + this.o.platformAllowanceMs };
+    try {
+      return (await this.o.balancer.invoke(request, options)).outcome ?? missingOutcome(invocationId);
+    } catch (err) {
+      if (ConnectError.from(err).code !== Code.FailedPrecondition) throw err;
+      // The chosen node does not have this version: build it there, then try once more.
+      await this.o.reprepare(spec);
+      return (await this.o.balancer.invoke(request, options)).outcome ?? missingOutcome(invocationId);
+    }
+  }
+}
+
+/** A sync invoke's answer: the response, or the error code its outcome calls for. */
+export function answerFor(response: InvokeResponse): InvokeResponse {
+  const e = response.error;
+  switch (response.status) {
+    case InvocationStatus.TIMEOUT:
+      throw new ConnectError(`invocation ${response.invocationId} timed out: ${e?.message ?? ""}`, Code.DeadlineExceeded);
+    case InvocationStatus.PLATFORM_ERROR:
+      throw new ConnectError(`invocation ${response.invocationId} could not run: ${e?.message ?? ""}`, e?.type === "NoCapacity" ? Code.ResourceExhausted : Code.Unavailable);
+    default:
+      return response;
+  }
+}
+
+function platformErrorType(code: Code): string {
+  if (code === Code.ResourceExhausted) return "NoCapacity";
+  if (code === Code.DeadlineExceeded) return "PlatformTimeout";
+  return "Unavailable";
+}
+
+function missingOutcome(invocationId: string): never {
+  throw new ConnectError(`balancer answered invocation ${invocationId} without an outcome`, Code.Internal);
+}

@@ -1,0 +1,85 @@
+// Zygote package sets from the deployed functions' exact-pinned dependencies. Pure: the same functions
+// always give the same plan. Greedy agglomerative grouping: start with one group per function and merge
+// the most similar pair (Jaccard similarity of their name@version sets) while the merged set has no two
+// versions of one package, stays within the size bound, and is similar enough to be worth sharing.
+import { createHash } from "node:crypto";
+
+export interface FunctionPackages {
+  readonly name: string;
+  /** package -> exact version */
+  readonly dependencies: Readonly<Record<string, string>>;
+}
+
+export interface PackageSetPlan {
+  /** Content address of the packages: the same set keeps its id (and image) across re-plans. */
+  readonly id: string;
+  readonly packages: Record<string, string>;
+  readonly functions: string[];
+}
+
+export interface PlannerOptions {
+  /** Most packages one zygote may hold. */
+  readonly maxPackages: number;
+  /** Least Jaccard similarity for two groups to share a zygote, in [0, 1]. */
+  readonly minSimilarity: number;
+}
+
+interface Group {
+  packages: Map<string, string>;
+  functions: string[];
+}
+
+const key = (pkg: string, version: string) => `${pkg}@${version}`;
+
+export function jaccard(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): number {
+  let shared = 0;
+  for (const [pkg, v] of a) if (b.get(pkg) === v) shared++;
+  const union = a.size + b.size - shared;
+  return union === 0 ? 0 : shared / union;
+}
+
+/** The union of two package sets, or undefined when they pin one package to different versions. */
+export function mergePackages(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): Map<string, string> | undefined {
+  const out = new Map(a);
+  for (const [pkg, v] of b) {
+    const mine = out.get(pkg);
+    if (mine !== undefined && mine !== v) return undefined;
+    out.set(pkg, v);
+  }
+  return out;
+}
+
+export function setId(packages: ReadonlyMap<string, string>): string {
+  const canonical = [...packages].map(([p, v]) => key(p, v)).sort().join("\n");
+  return `zs-${createHash("sha256").update(canonical).digest("hex").slice(0, 16)}`;
+}
+
+export function planPackageSets(functions: readonly FunctionPackages[], o: PlannerOptions): PackageSetPlan[] {
+  let groups: Group[] = [...functions]
+    .filter((f) => Object.keys(f.dependencies).length > 0)
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((f) => ({ packages: new Map(Object.entries(f.dependencies).sort(([a], [b]) => (a < b ? -1 : 1))), functions: [f.name] }))
+    // A function whose own dependencies exceed the bound cannot be served by a zygote.
+    .filter((g) => g.packages.size <= o.maxPackages);
+
+  for (;;) {
+    let best: { i: number; j: number; similarity: number; merged: Map<string, string> } | undefined;
+    for (let i = 0; i < groups.length; i++) {
+      for (let j = i + 1; j < groups.length; j++) {
+        const similarity = jaccard(groups[i].packages, groups[j].packages);
+        if (similarity < o.minSimilarity || (best && similarity <= best.similarity)) continue;
+        const merged = mergePackages(groups[i].packages, groups[j].packages);
+        if (!merged || merged.size > o.maxPackages) continue;
+        best = { i, j, similarity, merged };
+      }
+    }
+    if (!best) break;
+    const { i, j, merged } = best;
+    const joined: Group = { packages: merged, functions: [...groups[i].functions, ...groups[j].functions].sort() };
+    groups = [...groups.filter((_, k) => k !== i && k !== j), joined];
+  }
+
+  return groups
+    .map((g) => ({ id: setId(g.packages), packages: Object.fromEntries([...g.packages].sort(([a], [b]) => (a < b ? -1 : 1))), functions: g.functions }))
+    .sort((a, b) => (a.functions[0] < b.functions[0] ? -1 : 1));
+}

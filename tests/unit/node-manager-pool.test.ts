@@ -1,0 +1,155 @@
+// The pool's decisions, driven through the SandboxRuntime interface by an in-memory runtime and a fake
+// clock. The real Docker runtime is exercised by the integration tests.
+import test from "ava";
+import { FakeClock } from "../../common/clock.js";
+import { createLogger } from "../../common/logger.js";
+import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
+import { Container, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
+import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
+import { ContainerPool, NoCapacityError, type RunnableFunction } from "../../services/node-manager/pool.js";
+import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "../../services/node-manager/sandbox/runtime.js";
+
+class MemoryRuntime implements SandboxRuntime {
+  readonly live = new Map<string, Sandbox>();
+  created = 0;
+  /** Resolvers of creates held back by the test. */
+  gate: Array<() => void> | undefined;
+  async create(spec: SandboxSpec): Promise<Sandbox> {
+    if (this.gate) await new Promise<void>((r) => this.gate!.push(r));
+    const sb = { id: `sb${++this.created}`, labels: spec.labels, socketPath: "/nowhere", running: true };
+    this.live.set(sb.id, sb);
+    return sb;
+  }
+  async destroy(id: string) {
+    this.live.delete(id);
+  }
+  async pause() {}
+  async unpause() {}
+  channel(): Channel {
+    return { client: {} as Channel["client"], close() {} };
+  }
+  async list() {
+    return [...this.live.values()];
+  }
+}
+
+const fn = (name: string, memoryMb = 256, maxConcurrency = 1): RunnableFunction => ({
+  name,
+  digest: `sha256:${name}`,
+  memoryMb,
+  maxConcurrency,
+  sandboxSpec: { image: `img-${name}`, memoryMb, labels: {}, env: {} },
+});
+
+function setup(capacityMb = 1024) {
+  const clock = new FakeClock(1_000_000);
+  const runtime = new MemoryRuntime();
+  const transitions: Transition[] = [];
+  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t) });
+  return { clock, runtime, pool, transitions };
+}
+
+test("a first invocation starts a container cold, the next reuses it warm", async (t) => {
+  const { pool, runtime, transitions, clock } = setup();
+  const a = await pool.acquire(fn("f"), clock.now() + 1000);
+  t.is(a.startKind, StartKind.COLD);
+  pool.release(a.container);
+  const b = await pool.acquire(fn("f"), clock.now() + 1000);
+  t.is(b.startKind, StartKind.WARM);
+  t.is(b.container, a.container);
+  t.is(runtime.created, 1);
+  t.deepEqual(
+    transitions.map((x) => ContainerState[x.to]),
+    ["STARTING", "BUSY", "IDLE", "BUSY"],
+  );
+});
+
+test("a busy container at its concurrency limit is not shared; one below it is", async (t) => {
+  const { pool, runtime, clock } = setup();
+  const a = await pool.acquire(fn("f"), clock.now() + 1000);
+  const b = await pool.acquire(fn("f"), clock.now() + 1000);
+  t.not(a.container, b.container);
+  t.is(runtime.created, 2);
+  const c = await pool.acquire(fn("g", 256, 2), clock.now() + 1000);
+  const d = await pool.acquire(fn("g", 256, 2), clock.now() + 1000);
+  t.is(c.container, d.container);
+  t.is(d.startKind, StartKind.WARM);
+});
+
+test("concurrent first calls join a container that is still starting instead of starting one each", async (t) => {
+  const { pool, runtime, clock } = setup();
+  runtime.gate = [];
+  const first = pool.acquire(fn("g", 256, 4), clock.now() + 1000);
+  const second = pool.acquire(fn("g", 256, 4), clock.now() + 1000);
+  await new Promise((r) => setImmediate(r));
+  for (const open of runtime.gate.splice(0)) open();
+  const [a, b] = await Promise.all([first, second]);
+  t.is(a.container, b.container);
+  t.is(runtime.created, 1);
+  t.is(b.startKind, StartKind.COLD);
+});
+
+test("idle containers of other functions are evicted, least recently used first, to make room", async (t) => {
+  const { pool, clock, runtime } = setup(512);
+  const a = await pool.acquire(fn("a"), clock.now() + 1000);
+  clock.advance(10);
+  const b = await pool.acquire(fn("b"), clock.now() + 1000);
+  pool.release(a.container);
+  clock.advance(10);
+  pool.release(b.container);
+  await pool.acquire(fn("c"), clock.now() + 1000);
+  t.is(a.container.state, ContainerState.REMOVED);
+  t.is(b.container.state, ContainerState.IDLE);
+  t.is(runtime.live.size, 2);
+});
+
+test("without room and nothing idle, an invocation waits for capacity and then gives up with NoCapacityError", async (t) => {
+  const { pool, clock } = setup(256);
+  const a = await pool.acquire(fn("a"), clock.now() + 1000);
+  const waiting = pool.acquire(fn("b"), clock.now() + 5000);
+  pool.release(a.container); // a becomes idle and can be evicted for b
+  const b = await waiting;
+  t.is(b.startKind, StartKind.COLD);
+  await t.throwsAsync(pool.acquire(fn("c"), clock.now() + 50), { instanceOf: NoCapacityError });
+  await t.throwsAsync(pool.acquire(fn("huge", 4096), clock.now() + 1000), { instanceOf: NoCapacityError });
+});
+
+test("the keep-alive policy removes executors idle for the keep-alive time, and only those", async (t) => {
+  const { pool, clock } = setup();
+  const policy = keepAlivePolicy(600_000);
+  const a = await pool.acquire(fn("a"), clock.now() + 1000);
+  const b = await pool.acquire(fn("b"), clock.now() + 1000);
+  pool.release(a.container);
+  clock.advance(599_999);
+  t.deepEqual(policy.decide(pool.view(), clock.now()), []);
+  clock.advance(1);
+  const actions = policy.decide(pool.view(), clock.now());
+  t.deepEqual(actions.map((x) => x.containerId), [a.container.id]);
+  pool.apply(actions);
+  await new Promise((r) => setImmediate(r));
+  t.is(a.container.state, ContainerState.REMOVED);
+  t.is(b.container.state, ContainerState.BUSY, "a busy container is never removed, however old");
+});
+
+test("retiring a function removes its idle containers now and its busy ones when they finish", async (t) => {
+  const { pool, clock } = setup();
+  const a = await pool.acquire(fn("f", 256, 1), clock.now() + 1000);
+  const b = await pool.acquire(fn("f", 256, 1), clock.now() + 1000);
+  pool.release(b.container);
+  t.is(pool.retire("f", undefined, "function removed"), 2);
+  await new Promise((r) => setImmediate(r));
+  t.is(b.container.state, ContainerState.REMOVED);
+  t.is(a.container.state, ContainerState.BUSY);
+  pool.release(a.container);
+  await new Promise((r) => setImmediate(r));
+  t.is(a.container.state, ContainerState.REMOVED);
+});
+
+test("the container state machine refuses transitions outside its table", (t) => {
+  const c = new Container("k", "f", "d", 128, 1, 0, () => {});
+  c.transition(ContainerState.STARTING, "cold start");
+  t.throws(() => c.transition(ContainerState.REMOVED, "skip"), { instanceOf: IllegalTransition });
+  c.transition(ContainerState.REMOVING, "failed");
+  c.transition(ContainerState.REMOVED, "failed");
+  t.throws(() => c.transition(ContainerState.IDLE, "resurrect"), { instanceOf: IllegalTransition });
+});
