@@ -107,6 +107,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       listener.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
     });
   }
+  // http.Server tracks its connections (for closeIdleConnections and the headers/request timeouts) only
+  // from its own 'listening' event; ours is handed sockets by the shared listener and never listens.
+  h1.emit("listening");
   const addr = listener.address();
   const boundPort = typeof addr === "object" && addr ? addr.port : 0;
   const url = options.socketPath ? `unix:${options.socketPath}` : `http://${options.host ?? "127.0.0.1"}:${boundPort}`;

@@ -3,20 +3,27 @@
 import { StartKind, InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import { nearestRank, sortedCopy } from "./percentiles.js";
 
-/** What a summary needs of one record; durations in µs. */
+/**
+ * What a summary needs of one record; durations in µs. A record that came without timings has them all
+ * null: it counts as an invocation (and an error or cold start), but not in the latency figures, where a
+ * zero would pull the percentiles down.
+ */
 export interface InvocationSample {
   readonly startKind: number;
   readonly status: number;
-  readonly queuedUs: number;
-  readonly startupUs: number;
-  readonly initUs: number;
-  readonly execUs: number;
-  readonly totalUs: number;
+  readonly queuedUs: number | null;
+  readonly startupUs: number | null;
+  readonly initUs: number | null;
+  readonly execUs: number | null;
+  readonly totalUs: number | null;
 }
+
+type TimedSample = { readonly [K in keyof InvocationSample]: NonNullable<InvocationSample[K]> };
 
 export interface LatencyStats {
   /** START_KIND_UNSPECIFIED stands for the whole set. */
   readonly startKind: StartKind;
+  /** Records with timings. */
   readonly count: number;
   readonly p50Us: number;
   readonly p95Us: number;
@@ -36,6 +43,10 @@ export interface InvocationSummary {
   readonly latency: LatencyStats[];
 }
 
+function isTimed(s: InvocationSample): s is TimedSample {
+  return s.queuedUs !== null && s.startupUs !== null && s.initUs !== null && s.execUs !== null && s.totalUs !== null;
+}
+
 class LatencyAccumulator {
   readonly totals: number[] = [];
   queued = 0;
@@ -43,7 +54,7 @@ class LatencyAccumulator {
   init = 0;
   exec = 0;
 
-  add(s: InvocationSample): void {
+  add(s: TimedSample): void {
     this.totals.push(s.totalUs);
     this.queued += s.queuedUs;
     this.startup += s.startupUs;
@@ -70,14 +81,17 @@ class LatencyAccumulator {
 }
 
 export class InvocationSummarizer {
+  #invocations = 0;
   #errors = 0;
   #coldStarts = 0;
   readonly #all = new LatencyAccumulator();
   readonly #byKind = new Map<number, LatencyAccumulator>();
 
   add(sample: InvocationSample): void {
+    this.#invocations++;
     if (sample.status !== InvocationStatus.OK) this.#errors++;
     if (sample.startKind === StartKind.COLD) this.#coldStarts++;
+    if (!isTimed(sample)) return;
     this.#all.add(sample);
     // Records without a start kind only count in the whole set: UNSPECIFIED is that entry's name.
     if (sample.startKind === StartKind.UNSPECIFIED) return;
@@ -89,7 +103,7 @@ export class InvocationSummarizer {
   result(): InvocationSummary {
     const kinds = [...this.#byKind.keys()].sort((a, b) => a - b);
     return {
-      invocations: this.#all.totals.length,
+      invocations: this.#invocations,
       errors: this.#errors,
       coldStarts: this.#coldStarts,
       latency: [this.#all.stats(StartKind.UNSPECIFIED), ...kinds.map((k) => this.#byKind.get(k)!.stats(k))],

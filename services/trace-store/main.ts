@@ -1,0 +1,53 @@
+// trace-store: persists invocation records and container state changes; answers queries and summaries.
+import { systemClock } from "../../common/clock.js";
+import { connectNats } from "../../common/nats.js";
+import { runService } from "../../common/process.js";
+import { serve } from "../../common/server.js";
+import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
+import { loadTraceStoreConfig } from "./config.js";
+import { ContainerEventIntake } from "./container-event-intake.js";
+import { ContainerEventStore } from "./container-event-store.js";
+import { openDatabase } from "./database.js";
+import { GroupCommit } from "./group-commit.js";
+import { InvocationStore } from "./invocation-store.js";
+import { traceStoreRoutes } from "./service.js";
+
+runService("trace-store", async (logger) => {
+  const cfg = loadTraceStoreConfig();
+  const db = openDatabase(cfg.dbFile);
+  const invocations = new InvocationStore(db);
+  const containers = new ContainerEventStore(db);
+  const invocationWriter = new GroupCommit<readonly InvocationRecord[], number>({
+    maxDelayMs: cfg.batchDelayMs,
+    maxWeight: cfg.batchMaxRows,
+    weigh: (records) => records.length,
+    commit: (groups) => invocations.recordGroups(groups),
+  });
+
+  // A failed start exits the process (runService), which also releases the database.
+  const nc = await connectNats(cfg.natsUrl, "trace-store", logger).catch((err: Error) => {
+    throw new Error(`NATS not reachable at ${cfg.natsUrl}: ${err.message}`);
+  });
+  // Subscribed before serving: once /healthz answers, every container event published is recorded.
+  const intake = await ContainerEventIntake.start({ nc, store: containers, logger, batchDelayMs: cfg.batchDelayMs, batchMaxRows: cfg.batchMaxRows });
+  const server = await serve({
+    name: "trace-store",
+    logger,
+    routes: traceStoreRoutes({ invocations, invocationWriter, containers, clock: systemClock }),
+    host: cfg.host,
+    port: cfg.port,
+    readMaxBytes: cfg.maxRequestBytes,
+  });
+  logger.info({ db: cfg.dbFile, url: server.url }, "trace-store ready");
+
+  return {
+    async stop() {
+      await intake.stop();
+      await nc.close();
+      // In-flight RecordInvocations calls complete (their group commits on its timer) before the server closes.
+      await server.close();
+      invocationWriter.close();
+      db.close();
+    },
+  };
+});
