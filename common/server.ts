@@ -5,25 +5,33 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { GrpcUnaryFastPath, type ServiceBinding } from "./grpc-fast-path.js";
 import type { Logger } from "./logger.js";
 import { HealthStatus, registerHealthService } from "./health.js";
+
+export type { ServiceBinding };
+
+/** A service and its implementation, for serve(). */
+export function bind<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceBinding {
+  return { service, impl };
+}
 
 export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
 export interface ServeOptions {
   readonly name: string;
   readonly logger: Logger;
-  readonly routes: (router: ConnectRouter) => void;
+  readonly services: readonly ServiceBinding[];
   /** TCP listen address; ignored when socketPath is set. */
   readonly host?: string;
   readonly port?: number;
   /** Listen on a Unix socket instead of TCP. */
   readonly socketPath?: string;
-  /** Largest accepted request message. */
+  /** Largest accepted request message. Default 4 MiB. */
   readonly readMaxBytes?: number;
-  readonly interceptors?: Interceptor[];
   readonly httpRoutes?: Record<string, HttpRoute>;
 }
 
@@ -40,14 +48,15 @@ const H2_PREFACE_START = Buffer.from("PRI");
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const health = new HealthStatus();
+  const readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
   const adapter = connectNodeAdapter({
     routes: (router) => {
       registerHealthService(router, health);
-      options.routes(router);
+      for (const b of options.services) router.service(b.service, b.impl);
     },
-    readMaxBytes: options.readMaxBytes,
-    interceptors: options.interceptors,
+    readMaxBytes,
   });
+  const fastPath = new GrpcUnaryFastPath(options.services, readMaxBytes);
   const httpRoutes: Record<string, HttpRoute> = {
     "/healthz": (_req, res) => {
       const ok = health.serving;
@@ -62,6 +71,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       const route = httpRoutes[path];
       if (route) return route(req, res);
     }
+    if (req.httpVersionMajor === 2 && fastPath.tryHandle(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse)) return;
     adapter(req as http.IncomingMessage, res as http.ServerResponse);
   };
 

@@ -1,8 +1,9 @@
 // gRPC clients between services: HTTP/2 (h2c) over TCP or a Unix socket, one multiplexed session per peer.
 import * as net from "node:net";
-import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { GrpcUnaryClient } from "./grpc-unary-client.js";
 
 export interface PeerOptions {
   readonly interceptors?: Interceptor[];
@@ -16,14 +17,17 @@ export interface Peer<S extends DescService> {
   close(): void;
 }
 
-/** url: "http://host:port" or "unix:/path/to.sock". */
+/**
+ * url: "http://host:port" or "unix:/path/to.sock". Unary methods go through the lean gRPC client of the
+ * fast path (grpc-unary-client.ts), streaming methods through connect-es; both speak gRPC on the wire.
+ */
 export function connectPeer<S extends DescService>(service: S, url: string, options: PeerOptions = {}): Peer<S> {
   const socketPath = url.startsWith("unix:") ? url.slice("unix:".length) : undefined;
   const baseUrl = socketPath ? "http://localhost" : url;
   const sessionManager = new Http2SessionManager(
     baseUrl,
     { pingIntervalMs: 30_000, pingIdleConnection: false, idleConnectionTimeoutMs: 5 * 60_000 },
-    socketPath ? { createConnection: () => net.connect(socketPath) } : {},
+    socketPath ? { createConnection: () => net.connect(socketPath) } : { createConnection: () => net.connect({ host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port), noDelay: true }) },
   );
   const transport = createGrpcTransport({
     baseUrl,
@@ -32,8 +36,18 @@ export function connectPeer<S extends DescService>(service: S, url: string, opti
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
   });
+  const client = createClient(service, transport) as Record<string, unknown>;
+  const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes });
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const unaryMethod = method as DescMethodUnary;
+    client[method.localName] = (req: never, callOptions?: CallOptions) => unary.call(unaryMethod, req, callOptions);
+  }
   return {
-    client: createClient(service, transport),
-    close: () => sessionManager.abort(),
+    client: client as Client<S>,
+    close: () => {
+      unary.close();
+      sessionManager.abort();
+    },
   };
 }

@@ -4,6 +4,7 @@
 // so several meshes (parallel test files) share one Docker engine without touching each other's containers.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
@@ -24,6 +25,8 @@ export interface MeshOptions {
   /** Extra environment per service, and for all. */
   readonly env?: Partial<Record<ServiceName | "all", Record<string, string>>>;
   readonly nodeId?: string;
+  /** Extra node flags per service (e.g. --cpu-prof for profiling). */
+  readonly nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
 export interface ServiceProcess {
@@ -129,36 +132,51 @@ export class LocalMesh {
     this.#nats = undefined;
   }
 
-  envOf(name: ServiceName): NodeJS.ProcessEnv {
-    const portOf = (n: ServiceName) => String(this.o.ports?.[n] ?? 0);
+  envOf(name: ServiceName, port: number): NodeJS.ProcessEnv {
     const base: Record<string, string> = {
       NATS_URL: this.natsUrl,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
     };
     const own: Record<ServiceName, () => Record<string, string>> = {
-      "trace-store": () => ({ TRACE_STORE_PORT: portOf("trace-store"), TRACE_STORE_DB: path.join(this.o.dir, "trace-store.db") }),
-      "node-manager": () => ({ NODE_MANAGER_PORT: portOf("node-manager"), NODE_ID: this.nodeId }),
-      balancer: () => ({ BALANCER_PORT: portOf("balancer") }),
+      "trace-store": () => ({ TRACE_STORE_PORT: String(port), TRACE_STORE_DB: path.join(this.o.dir, "trace-store.db") }),
+      "node-manager": () => ({ NODE_MANAGER_PORT: String(port), NODE_ID: this.nodeId }),
+      balancer: () => ({ BALANCER_PORT: String(port) }),
       gateway: () => ({
-        GATEWAY_PORT: portOf("gateway"),
+        GATEWAY_PORT: String(port),
         GATEWAY_DB: path.join(this.o.dir, "gateway.db"),
         BALANCER_URL: this.url("balancer"),
         TRACE_STORE_URL: this.url("trace-store"),
       }),
-      "zygote-builder": () => ({ ZYGOTE_BUILDER_PORT: portOf("zygote-builder"), GATEWAY_URL: this.url("gateway") }),
+      "zygote-builder": () => ({ ZYGOTE_BUILDER_PORT: String(port), GATEWAY_URL: this.url("gateway") }),
     };
     return { ...process.env, ...base, ...this.o.env?.all, ...own[name](), ...this.o.env?.[name] };
   }
 
+  /**
+   * Starts a service on its fixed port or on a free one, and resolves once /healthz answers. A free port
+   * can be taken by someone else between our probe and the service's bind: then it tries another.
+   */
   async startService(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     const file = this.logFile(name);
-    const { child, exited } = spawnLogged(process.execPath, [path.join(REPO_ROOT, "dist/services", name, "main.js")], { ...this.envOf(name), ...extraEnv }, file);
-    const listening = new RegExp(`"url":"(http://[^"]+)"[^\\n]*"msg":"${name} listening"`);
-    const m = await waitForLine(file, child, listening, name, 60_000);
-    const svc: ServiceProcess = { name, child, url: m[1], exited };
-    this.services.set(name, svc);
-    await this.waitHealthy(svc);
-    return svc;
+    const fixed = this.o.ports?.[name];
+    for (let attempt = 1; ; attempt++) {
+      const port = fixed ?? (await freePort());
+      const logStart = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      const args = [...(this.o.nodeArgs?.[name] ?? []), path.join(REPO_ROOT, "dist/services", name, "main.js")];
+      const { child, exited } = spawnLogged(process.execPath, args, { ...this.envOf(name, port), ...extraEnv }, file);
+      const svc: ServiceProcess = { name, child, url: `http://127.0.0.1:${port}`, exited };
+      const outcome = await Promise.race([this.waitHealthy(svc).then(() => "healthy" as const), exited.then(() => "exited" as const)]).catch((err: Error) =>
+        svc.child.exitCode !== null || svc.child.signalCode !== null ? ("exited" as const) : err,
+      );
+      if (outcome === "healthy") {
+        this.services.set(name, svc);
+        return svc;
+      }
+      child.kill("SIGKILL");
+      const log = fs.existsSync(file) ? fs.readFileSync(file, "utf8").slice(logStart) : "";
+      if (outcome === "exited" && fixed === undefined && attempt < 5 && log.includes("EADDRINUSE")) continue;
+      throw new Error(`${name} did not start${outcome instanceof Error ? `: ${outcome.message}` : ""}; log ${file}:\n${log.slice(-3000)}`);
+    }
   }
 
   /** Sends a signal and waits for the process to exit. */
@@ -188,18 +206,31 @@ export class LocalMesh {
   }
 
   private async waitHealthy(s: ServiceProcess): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error(`${s.name} exited`);
       try {
-        const res = await fetch(`${s.url}/healthz`);
+        const res = await fetch(`${s.url}/healthz`, { headers: { connection: "close" } });
         if (res.ok) return;
       } catch {
         // not accepting yet
       }
-      if (Date.now() > deadline) throw new Error(`${s.name} not healthy within 30 s`);
+      if (Date.now() > deadline) throw new Error(`${s.name} not healthy within 60 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Removes every container a node-manager with this node id left behind (after a crash). */

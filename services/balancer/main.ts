@@ -8,7 +8,7 @@ import { ContainerStateChangedSchema, NodeHeartbeatSchema } from "../../gen/faas
 import { ClusterView, type NodeState } from "./cluster-view.js";
 import { loadBalancerConfig } from "./config.js";
 import { NodeClients } from "./node-clients.js";
-import { balancerRoutes } from "./service.js";
+import { balancerService } from "./service.js";
 
 runService("balancer", async (logger) => {
   const cfg = loadBalancerConfig();
@@ -38,7 +38,7 @@ runService("balancer", async (logger) => {
     subscribeEvents(nc, subjects.allContainers, ContainerStateChangedSchema, logger, (e) => view.containerChanged(e)),
   ];
   const resyncTimer = setInterval(() => view.live().forEach((n) => void resync(n)), cfg.resyncMs);
-  const server = await serve({ name: "balancer", logger, routes: balancerRoutes({ view, nodes, logger, liveNodes }), host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, nodes, logger, liveNodes })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
 
   return {
     async stop() {

@@ -1,5 +1,6 @@
 // gRPC handlers of faas.balancer.v1: routes invocations to nodes and fans function changes out to them.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { bind, type ServiceBinding } from "../../common/server.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../common/logger.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
@@ -15,9 +16,8 @@ export interface BalancerParts {
   readonly liveNodes: () => Promise<NodeState[]>;
 }
 
-export function balancerRoutes(p: BalancerParts) {
-  return (router: ConnectRouter) =>
-    router.service(BalancerService, {
+export function balancerService(p: BalancerParts) {
+  return bind(BalancerService, {
       async invoke(req) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);

@@ -11,7 +11,7 @@ import { FunctionDeployer } from "./function-deployer.js";
 import { FunctionRegistry } from "./function-registry.js";
 import { InvocationRecorder } from "./invocation-recorder.js";
 import { Invoker } from "./invoker.js";
-import { gatewayRoutes } from "./service.js";
+import { gatewayService } from "./service.js";
 
 runService("gateway", async (logger) => {
   const cfg = loadGatewayConfig();
@@ -39,7 +39,7 @@ runService("gateway", async (logger) => {
   const server = await serve({
     name: "gateway",
     logger,
-    routes: gatewayRoutes({ registry, deployer, invoker, asyncResults, track }),
+    services: [gatewayService({ registry, deployer, invoker, asyncResults, track })],
     host: cfg.host,
     port: cfg.port,
     // Deploys carry code; the payload limit of invocations is checked per request, with its own message.

@@ -1,6 +1,7 @@
 // gRPC/Connect handlers of faas.gateway.v1: the public API. Every request is checked here; the work is
 // done by the deployer (functions) and the invoker (invocations).
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { bind, type ServiceBinding } from "../../common/server.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { AsyncState, GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import type { AsyncResults } from "./async-results.js";
 import type { FunctionDeployer } from "./function-deployer.js";
@@ -20,7 +21,7 @@ export interface GatewayParts {
 const MAX_WAIT_MS = 60_000;
 const INVOCATION_ID = /^[0-9a-f]{32}$/;
 
-export function gatewayRoutes(p: GatewayParts) {
+export function gatewayService(p: GatewayParts) {
   const lookup = (name: string) => {
     try {
       validateFunctionName(name, "function");
@@ -32,8 +33,7 @@ export function gatewayRoutes(p: GatewayParts) {
     return spec;
   };
 
-  return (router: ConnectRouter) =>
-    router.service(GatewayService, {
+  return bind(GatewayService, {
       async deployFunction(req) {
         return p.deployer.deploy(req.spec, req.code);
       },

@@ -11,7 +11,7 @@ import { Node } from "./node.js";
 import { keepAlivePolicy } from "./policies/keepalive.js";
 import { ContainerPool } from "./pool.js";
 import { DockerRuntime } from "./sandbox/docker-runtime.js";
-import { nodeManagerRoutes } from "./service.js";
+import { nodeManagerService } from "./service.js";
 
 runService("node-manager", async (logger) => {
   const cfg = loadNodeManagerConfig();
@@ -37,7 +37,7 @@ runService("node-manager", async (logger) => {
 
   const policy = keepAlivePolicy(cfg.keepAliveMs);
   const reaper = setInterval(() => pool.apply(policy.decide(pool.view(), systemClock.now())), cfg.reaperIntervalMs);
-  const server = await serve({ name: "node-manager", logger, routes: nodeManagerRoutes(node, pool), host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
+  const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
   const address = cfg.advertiseUrl || server.url;
   events.heartbeat(pool, address);
   const heartbeat = setInterval(() => events.heartbeat(pool, address), cfg.heartbeatMs);

@@ -78,8 +78,9 @@ export class Node {
     try {
       const r = await lease.channel.client.run(
         { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent },
-        // The sidecar enforces the function's timeout; this bound only catches a sidecar that stopped answering.
-        { timeoutMs: timeoutMs + this.o.startTimeoutMs },
+        // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up to
+        // twice it); this bound only catches a sidecar that stopped answering.
+        { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
       );
       this.o.pool.release(lease.container);
       outcome.status = r.status;

@@ -1,13 +1,13 @@
 // gRPC handlers of faas.nodemanager.v1: argument checks and error codes; the work is in Node and the pool.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { bind, type ServiceBinding } from "../../common/server.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
 import { DependencyInstallError } from "./function-images.js";
 import type { Node } from "./node.js";
 import type { ContainerPool } from "./pool.js";
 
-export function nodeManagerRoutes(node: Node, pool: ContainerPool) {
-  return (router: ConnectRouter) =>
-    router.service(NodeManagerService, {
+export function nodeManagerService(node: Node, pool: ContainerPool) {
+  return bind(NodeManagerService, {
       async prepareFunction(req) {
         if (!req.spec?.name || !req.spec.digest) throw new ConnectError("spec with name and digest is required", Code.InvalidArgument);
         try {

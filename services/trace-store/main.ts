@@ -10,7 +10,7 @@ import { ContainerEventStore } from "./container-event-store.js";
 import { openDatabase } from "./database.js";
 import { GroupCommit } from "./group-commit.js";
 import { InvocationStore } from "./invocation-store.js";
-import { traceStoreRoutes } from "./service.js";
+import { traceStoreService } from "./service.js";
 
 runService("trace-store", async (logger) => {
   const cfg = loadTraceStoreConfig();
@@ -33,7 +33,7 @@ runService("trace-store", async (logger) => {
   const server = await serve({
     name: "trace-store",
     logger,
-    routes: traceStoreRoutes({ invocations, invocationWriter, containers, clock: systemClock }),
+    services: [traceStoreService({ invocations, invocationWriter, containers, clock: systemClock })],
     host: cfg.host,
     port: cfg.port,
     readMaxBytes: cfg.maxRequestBytes,

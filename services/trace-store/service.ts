@@ -1,5 +1,6 @@
 // gRPC handlers of faas.tracestore.v1: argument checks and error codes; the work is in the stores.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { bind, type ServiceBinding } from "../../common/server.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import type { Filter, InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { TraceStoreService } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
@@ -19,9 +20,8 @@ export interface TraceStoreParts {
   readonly clock: Clock;
 }
 
-export function traceStoreRoutes(parts: TraceStoreParts) {
-  return (router: ConnectRouter) =>
-    router.service(TraceStoreService, {
+export function traceStoreService(parts: TraceStoreParts) {
+  return bind(TraceStoreService, {
       async recordInvocations(req) {
         // Every record is checked before any is written: a request is stored whole or not at all.
         req.records.forEach((r, i) => {

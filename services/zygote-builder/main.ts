@@ -7,7 +7,7 @@ import { FunctionEventSchema } from "../../gen/faas/events/v1/events_pb.js";
 import { GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import { loadZygoteBuilderConfig } from "./config.js";
 import { PlanState } from "./plan-state.js";
-import { zygoteBuilderRoutes } from "./service.js";
+import { zygoteBuilderService } from "./service.js";
 
 runService("zygote-builder", async (logger) => {
   const cfg = loadZygoteBuilderConfig();
@@ -40,7 +40,7 @@ runService("zygote-builder", async (logger) => {
     }
   })();
 
-  const server = await serve({ name: "zygote-builder", logger, routes: zygoteBuilderRoutes(state), host: cfg.host, port: cfg.port });
+  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(state)], host: cfg.host, port: cfg.port });
   return {
     async stop() {
       stopped = true;

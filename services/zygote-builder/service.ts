@@ -1,11 +1,11 @@
 // gRPC handlers of faas.zygote.v1. Planning works now; building zygote images comes with zygote sharing.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { bind, type ServiceBinding } from "../../common/server.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ZygoteBuilderService } from "../../gen/faas/zygote/v1/zygote_builder_pb.js";
 import type { PlanState } from "./plan-state.js";
 
-export function zygoteBuilderRoutes(state: PlanState) {
-  return (router: ConnectRouter) =>
-    router.service(ZygoteBuilderService, {
+export function zygoteBuilderService(state: PlanState) {
+  return bind(ZygoteBuilderService, {
       getPlan() {
         return { plan: state.plan };
       },

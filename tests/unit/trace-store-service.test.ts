@@ -14,7 +14,7 @@ import { ContainerEventStore } from "../../services/trace-store/container-event-
 import { openDatabase, type Db } from "../../services/trace-store/database.js";
 import { GroupCommit } from "../../services/trace-store/group-commit.js";
 import { InvocationStore } from "../../services/trace-store/invocation-store.js";
-import { traceStoreRoutes } from "../../services/trace-store/service.js";
+import { traceStoreService } from "../../services/trace-store/service.js";
 import { containerEvent, invocation, removeTempDir, SECOND_US, T0_US, tempDir, timings } from "./trace-store-fixtures.js";
 
 const dir = tempDir("trace-store-service");
@@ -30,7 +30,7 @@ test.before(async () => {
   const invocations = new InvocationStore(db);
   containers = new ContainerEventStore(db);
   invocationWriter = new GroupCommit({ maxDelayMs: 2, maxWeight: 1000, weigh: (r) => r.length, commit: (groups) => invocations.recordGroups(groups) });
-  server = await serve({ name: "trace-store-test", logger: createLogger("trace-store-test", "silent"), routes: traceStoreRoutes({ invocations, invocationWriter, containers, clock }) });
+  server = await serve({ name: "trace-store-test", logger: createLogger("trace-store-test", "silent"), services: [traceStoreService({ invocations, invocationWriter, containers, clock })] });
   peer = connectPeer(TraceStoreService, server.url);
 });
 

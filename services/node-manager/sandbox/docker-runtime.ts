@@ -48,6 +48,9 @@ export class DockerRuntime implements SandboxRuntime {
         Labels: labels,
         HostConfig: {
           NetworkMode: "none",
+          // The sidecar would be PID 1, and Node does not reap orphaned grandchildren (a function's own
+          // child processes): Docker's init does.
+          Init: true,
           Memory: bytes,
           MemorySwap: bytes, // no swap: the limit is the limit
           PidsLimit: this.o.pidsLimit,
@@ -55,7 +58,8 @@ export class DockerRuntime implements SandboxRuntime {
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });
-      const exited = container.wait().then((r: { StatusCode: number }) => r.StatusCode);
+      // "next-exit": the default condition ("not-running") is already true of a created container.
+      const exited = container.wait({ condition: "next-exit" }).then((r: { StatusCode: number }) => r.StatusCode);
       await container.start();
       await this.waitForSocket(socketPath, exited);
       const sandbox: Sandbox = { id: container.id, labels, socketPath, running: true };

@@ -1,0 +1,204 @@
+// Keeps one worker for the container's function and runs invocations on it: the concurrency limit
+// (FIFO), waiting for an import, timeouts, InitError with a retry back-off, a fresh worker right after
+// any death, and LoadFunction's replacement of the worker.
+import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
+import type { Logger } from "../common/logger.js";
+import { FifoGate } from "./fifo-gate.js";
+import { sameLoad, type FunctionLoad } from "./function-load.js";
+import { failedOutcome, type RunOutcome } from "./run-outcome.js";
+import type { DeathVerdict } from "./worker-exit.js";
+import { WorkerProcess, type LoadResult } from "./worker-process.js";
+
+/** A failed import is retried by the next invocation, but not more often than this. */
+export const LOAD_RETRY_GAP_MS = 1000;
+/** A worker that dies idle this soon after its start is replaced lazily (by the next run), not in a loop. */
+const CRASH_LOOP_WINDOW_MS = 1000;
+
+export interface RunInput {
+  readonly invocationId: string;
+  readonly payload: Uint8Array;
+  /** 0: the function's timeout; otherwise the smaller of the two. */
+  readonly timeoutMs: number;
+  readonly traceparent: string;
+}
+
+export class StoppingError extends Error {}
+
+export interface SupervisorOptions {
+  readonly load: FunctionLoad;
+  readonly workerScript: string;
+  readonly logger: Logger;
+}
+
+export class FunctionSupervisor {
+  #load: FunctionLoad;
+  #current: WorkerProcess | undefined;
+  readonly #gate: FifoGate;
+  #inflight = 0;
+  #stopping = false;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.#load = o.load;
+    this.#gate = new FifoGate(o.load.maxConcurrency);
+  }
+
+  get load(): FunctionLoad {
+    return this.#load;
+  }
+
+  /** Invocations accepted and not yet answered, queued ones included. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** The live worker, if any (for Stats). */
+  get worker(): WorkerProcess | undefined {
+    const w = this.#current;
+    return w && !w.doomed ? w : undefined;
+  }
+
+  /** Forks the worker now, so the import overlaps with the sidecar binding its socket. */
+  start(): void {
+    this.#spawn();
+  }
+
+  async run(input: RunInput): Promise<RunOutcome> {
+    if (this.#stopping) throw new StoppingError("the sidecar is stopping");
+    const limitMs = input.timeoutMs > 0 ? Math.min(input.timeoutMs, this.#load.timeoutMs) : this.#load.timeoutMs;
+    const arrived = Date.now();
+    this.#inflight++;
+    try {
+      if (!this.#gate.tryAcquire() && !(await this.#gate.wait(limitMs))) {
+        return failedOutcome(InvocationStatus.TIMEOUT, {
+          type: "Timeout",
+          message: `waited ${Date.now() - arrived} ms for one of the container's ${this.#gate.limit} concurrent slot(s); main() never started (limit ${limitMs} ms)`,
+          stack: "",
+        });
+      }
+      try {
+        const worker = this.#current;
+        if (worker?.dispatchable) return await this.#dispatch(worker, input, limitMs);
+        return await this.#runAfterLoad(input, limitMs, arrived);
+      } finally {
+        this.#gate.release();
+      }
+    } catch (err) {
+      // One invocation's internal failure must never take down the others or the sidecar.
+      this.o.logger.error({ err, invocation: input.invocationId }, "run failed inside the sidecar");
+      return failedOutcome(InvocationStatus.PLATFORM_ERROR, { type: "Internal", message: `sidecar error: ${(err as Error).message}`, stack: "" });
+    } finally {
+      this.#inflight--;
+    }
+  }
+
+  /**
+   * LoadFunction: the same load as now just reports it (loading if needed); another one replaces the worker.
+   * Resolves with the load result and the pid of the worker that did it.
+   */
+  async loadFunction(next: FunctionLoad): Promise<{ result: LoadResult; initUs: number; pid: number }> {
+    if (this.#stopping) throw new StoppingError("the sidecar is stopping");
+    let worker = this.#current;
+    if (!sameLoad(next, this.#load)) {
+      this.o.logger.info({ from: this.#load.functionName, to: next.functionName, codeDir: next.codeDir }, "loading another function");
+      const previous = worker;
+      this.#load = next;
+      this.#gate.setLimit(next.maxConcurrency);
+      worker = this.#spawn();
+      previous?.kill({ kind: "replaced", why: `LoadFunction of ${next.functionName}` });
+    } else if (!worker || worker.doomed || worker.state === "failed") {
+      // An explicit load retries at once, whatever the back-off.
+      worker = this.#spawn();
+    }
+    const result = await worker.loaded;
+    return { result, initUs: result.ok ? worker.takeInitUs() : result.initUs, pid: worker.pid };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const worker = this.#current;
+    this.#current = undefined;
+    if (!worker) return;
+    worker.kill({ kind: "stopping" });
+    await waitAtMost(worker.gone, 2000);
+  }
+
+  #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {
+    const initUs = worker.takeInitUs();
+    const payload = Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength).toString("utf8");
+    const outcome = worker.run(input.invocationId, payload, limitMs, input.traceparent);
+    if (initUs === 0) return outcome;
+    return outcome.then((o) => {
+      o.initUs = initUs;
+      return o;
+    });
+  }
+
+  /**
+   * The cold path: wait for the current worker's import (starting one if needed). The wait for a slot and
+   * for the load together are bounded by the invocation's limit; main() then gets its full limit.
+   */
+  async #runAfterLoad(input: RunInput, limitMs: number, arrived: number): Promise<RunOutcome> {
+    const waitUntil = arrived + limitMs;
+    for (;;) {
+      const worker = this.#workerToWaitFor();
+      if (!(worker instanceof WorkerProcess)) return worker;
+      if (!worker.dispatchable) {
+        const result = await waitAtMost(worker.loaded, waitUntil - Date.now());
+        if (result === undefined) {
+          return failedOutcome(InvocationStatus.TIMEOUT, {
+            type: "Timeout",
+            message: `waited ${Date.now() - arrived} ms for the function to load (importing ${this.#load.entry} is still running); main() never started (limit ${limitMs} ms)`,
+            stack: "",
+          });
+        }
+        // A worker replaced by LoadFunction while we waited: wait for its successor instead.
+        if (!result.ok && worker !== this.#current) continue;
+        if (!result.ok) return failedOutcome(InvocationStatus.FUNCTION_ERROR, result.error, 0, worker.takeInitUs());
+      }
+      if (worker.dispatchable) return this.#dispatch(worker, input, limitMs);
+      // It died between loading and now; the loop finds its replacement.
+      if (Date.now() >= waitUntil) {
+        return failedOutcome(InvocationStatus.TIMEOUT, { type: "Timeout", message: `no live worker within ${limitMs} ms`, stack: "" });
+      }
+    }
+  }
+
+  /** The worker to wait for, or the cached InitError while a failed load is in its back-off. */
+  #workerToWaitFor(): WorkerProcess | RunOutcome {
+    if (this.#stopping) return failedOutcome(InvocationStatus.PLATFORM_ERROR, { type: "Stopping", message: "the sidecar is stopping", stack: "" });
+    const w = this.#current;
+    if (w && w.state !== "failed" && !w.doomed) return w;
+    if (w?.state === "failed" && w.loadFailure && Date.now() - w.failedAt < LOAD_RETRY_GAP_MS) {
+      return failedOutcome(InvocationStatus.FUNCTION_ERROR, w.loadFailure.error);
+    }
+    return this.#spawn();
+  }
+
+  #spawn(): WorkerProcess {
+    const worker = new WorkerProcess({
+      load: this.#load,
+      workerScript: this.o.workerScript,
+      logger: this.o.logger,
+      onExit: (w, verdict) => this.#onWorkerExit(w, verdict),
+    });
+    this.#current = worker;
+    return worker;
+  }
+
+  #onWorkerExit(worker: WorkerProcess, verdict: DeathVerdict): void {
+    if (this.#stopping || worker !== this.#current || worker.state !== "ready") return;
+    const idleCrash = worker.inflight === 0 && Date.now() - worker.spawnedAt < CRASH_LOOP_WINDOW_MS;
+    if (idleCrash) {
+      this.o.logger.warn({ function: this.#load.functionName, verdict: verdict.error.message }, "worker died idle right after its start; the next run starts a new one");
+      return;
+    }
+    this.#spawn();
+  }
+}
+
+/** The promise's value, or undefined once ms have passed. */
+function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  if (ms <= 0) return Promise.resolve(undefined);
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]).finally(() => clearTimeout(timer));
+}
