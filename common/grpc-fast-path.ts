@@ -35,9 +35,17 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Number(m[1]) * TIMEOUT_UNITS[m[2]];
 }
 
-/** gRPC's percent-encoding of grpc-message (RFC 3986 unreserved characters are left as they are). */
+/**
+ * gRPC's percent-encoding of grpc-message: only '%' and bytes outside printable ASCII (0x20-0x7E) of the
+ * UTF-8 text are encoded. (encodeURIComponent encodes more, and conforming decoders leave those escapes.)
+ */
 export function encodeGrpcMessage(message: string): string {
-  return encodeURIComponent(message);
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
 export class GrpcUnaryFastPath {
@@ -91,11 +99,19 @@ export class GrpcUnaryFastPath {
       return this.#fail(res, ConnectError.from(err, Code.InvalidArgument));
     }
     const timeoutMs = parseGrpcTimeout(req.headers["grpc-timeout"] as string | undefined);
-    const controller = new AbortController();
-    const deadline = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
-    const onClose = () => controller.abort(new ConnectError("the client cancelled the call", Code.Canceled));
-    req.stream.once("close", onClose);
-    const ctx = handlerContext(route, req, controller.signal, timeoutMs);
+    // The abort signal is made only for handlers that ask for it: most never do, and it costs.
+    let controller: AbortController | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    const onClose = () => controller?.abort(new ConnectError("the client cancelled the call", Code.Canceled));
+    const signal = () => {
+      if (!controller) {
+        controller = new AbortController();
+        req.stream.once("close", onClose);
+        if (timeoutMs !== undefined) deadline = setTimeout(() => controller!.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+      }
+      return controller.signal;
+    };
+    const ctx = handlerContext(route, req, signal, timeoutMs);
     try {
       const out = await route.impl(input, ctx);
       if (res.stream.destroyed) return;
@@ -111,8 +127,10 @@ export class GrpcUnaryFastPath {
     } catch (err) {
       this.#fail(res, ConnectError.from(err), ctx);
     } finally {
-      clearTimeout(deadline);
-      req.stream.off("close", onClose);
+      if (controller) {
+        clearTimeout(deadline);
+        req.stream.off("close", onClose);
+      }
     }
   }
 
@@ -148,13 +166,15 @@ function headerRecord(h: Headers): Record<string, string> {
 }
 
 /** The HandlerContext connect-node would give, built with only what a unary call needs. */
-function handlerContext(route: UnaryRoute, req: http2.Http2ServerRequest, signal: AbortSignal, timeoutMs: number | undefined): HandlerContext {
+function handlerContext(route: UnaryRoute, req: http2.Http2ServerRequest, signal: () => AbortSignal, timeoutMs: number | undefined): HandlerContext {
   const deadlineAt = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   let requestHeader: Headers | undefined;
   return {
     method: route.method,
     service: route.service,
-    signal,
+    get signal() {
+      return signal();
+    },
     timeoutMs: () => (deadlineAt === undefined ? undefined : deadlineAt - Date.now()),
     requestMethod: "POST",
     get requestHeader() {

@@ -112,16 +112,19 @@ export class ClusterView {
     }
   }
 
-  /** Routing inputs for one function on every live node. */
-  loads(functionName: string): NodeLoad[] {
+  /**
+   * Routing inputs for one function on every live node. Its executors that are ready (IDLE, or BUSY but
+   * below their concurrency) offer slots; the invocations this balancer has in flight there use them.
+   */
+  loads(functionName: string, maxConcurrency: number): NodeLoad[] {
     return this.live().map((n) => {
-      let idle = 0;
+      let executors = 0;
       let reservedMb = 0;
       for (const c of n.containers.values()) {
         reservedMb += c.memoryMb;
-        if (c.function === functionName && c.role === ContainerRole.EXECUTOR && c.state === ContainerState.IDLE) idle++;
+        if (c.function === functionName && c.role === ContainerRole.EXECUTOR && (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY)) executors++;
       }
-      return { nodeId: n.nodeId, idleExecutors: idle - (n.sent.get(functionName) ?? 0), freeMb: n.capacityMb - reservedMb, inflight: n.sentTotal };
+      return { nodeId: n.nodeId, warmSlots: executors * maxConcurrency - (n.sent.get(functionName) ?? 0), freeMb: n.capacityMb - reservedMb, inflight: n.sentTotal };
     });
   }
 

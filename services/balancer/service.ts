@@ -22,7 +22,7 @@ export function balancerService(p: BalancerParts) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
         await p.liveNodes();
-        const route = chooseNode(p.view.loads(fn.name), fn.limits?.memoryMb ?? 256);
+        const route = chooseNode(p.view.loads(fn.name, fn.limits?.maxConcurrency || 1), fn.limits?.memoryMb || 256);
         const node = route && p.view.get(route.nodeId);
         if (!node) throw new ConnectError("no live node", Code.Unavailable);
         const done = p.view.sent(node.nodeId, fn.name);

@@ -15,6 +15,7 @@ export const nodeManagerSchema = {
   memoryMb: int("NODE_MEMORY_MB", 0, "Memory this node gives to containers; 0: 75% of the host's memory.", { min: 0 }),
   policy: oneOf("NODE_POLICY", "keepalive", ["keepalive"] as const, "Start-up policy deciding which idle containers go."),
   keepAliveMs: int("KEEP_ALIVE_MS", 600_000, "Idle time after which the keepalive policy removes an executor (OpenWhisk default 10 min).", { min: 0 }),
+  idleAfterMs: int("IDLE_AFTER_MS", 100, "A container without invocations is reported IDLE after this long; back-to-back invocations keep it BUSY (0: at once).", { min: 0 }),
   reaperIntervalMs: int("REAPER_INTERVAL_MS", 1000, "How often the policy is consulted.", { min: 10 }),
   startTimeoutMs: int("CONTAINER_START_TIMEOUT_MS", 30_000, "How long a new container may take until its sidecar answers.", { min: 100 }),
   capacityWaitMs: int("CAPACITY_WAIT_MS", 30_000, "How long an invocation may wait for memory before RESOURCE_EXHAUSTED.", { min: 0 }),

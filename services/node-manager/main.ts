@@ -30,6 +30,7 @@ runService("node-manager", async (logger) => {
     logger,
     memoryCapacityMb: cfg.memoryMb,
     keyPrefix: cfg.nodeId,
+    idleAfterMs: cfg.idleAfterMs,
     onTransition: (t) => events.containerChanged(t),
   });
   const node = new Node({ nodeId: cfg.nodeId, images, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });

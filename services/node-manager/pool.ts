@@ -41,6 +41,11 @@ export interface PoolOptions {
   readonly memoryCapacityMb: number;
   readonly keyPrefix: string;
   readonly onTransition: TransitionListener;
+  /**
+   * A container left without invocations turns IDLE only after this long: back-to-back invocations keep
+   * it BUSY instead of costing two published state changes each. 0: at once.
+   */
+  readonly idleAfterMs?: number;
 }
 
 interface Waiter {
@@ -52,6 +57,8 @@ export class ContainerPool {
   /** Containers still starting, with the promise that settles when they are ready. */
   private readonly starting = new Map<Container, Promise<void>>();
   private readonly waiters = new Set<Waiter>();
+  /** Containers with no invocation running that are not yet reported IDLE. */
+  private readonly lingering = new Map<Container, NodeJS.Timeout>();
   /** Counts capacity changes, so that a change between a failed attempt and its wait is not missed. */
   private changes = 0;
 
@@ -138,9 +145,24 @@ export class ContainerPool {
     if (broken || (container.retiring && container.inflight === 0)) {
       void this.remove(container, broken ? "sidecar failed" : "retired");
     } else if (container.inflight === 0 && container.state === ContainerState.BUSY) {
-      container.transition(ContainerState.IDLE, "invocation done");
+      this.becomeIdle(container);
     }
     this.wakeWaiters();
+  }
+
+  private becomeIdle(c: Container): void {
+    const afterMs = this.o.idleAfterMs ?? 0;
+    if (afterMs === 0) return c.transition(ContainerState.IDLE, "invocation done");
+    if (this.lingering.has(c)) return;
+    const timer = setTimeout(() => {
+      this.lingering.delete(c);
+      if (c.inflight === 0 && c.state === ContainerState.BUSY) {
+        c.transition(ContainerState.IDLE, `no invocation for ${afterMs} ms`);
+        this.wakeWaiters();
+      }
+    }, afterMs);
+    timer.unref();
+    this.lingering.set(c, timer);
   }
 
   /** Applies a policy's decisions; actions on containers that changed since are skipped. */
@@ -175,6 +197,8 @@ export class ContainerPool {
 
   async remove(c: Container, reason: string): Promise<void> {
     if (c.state === ContainerState.REMOVING || c.state === ContainerState.REMOVED) return;
+    clearTimeout(this.lingering.get(c));
+    this.lingering.delete(c);
     c.transition(ContainerState.REMOVING, reason);
     try {
       if (c.sandbox) await this.o.runtime.destroy(c.sandbox.id);
@@ -209,6 +233,11 @@ export class ContainerPool {
   }
 
   private occupy(c: Container): void {
+    const timer = this.lingering.get(c);
+    if (timer) {
+      clearTimeout(timer);
+      this.lingering.delete(c);
+    }
     c.inflight++;
     if (c.state === ContainerState.IDLE) c.transition(ContainerState.BUSY, "invocation");
   }

@@ -2,6 +2,7 @@
 // clock. The real Docker runtime is exercised by the integration tests.
 import test from "ava";
 import { FakeClock } from "../../common/clock.js";
+import { eventually } from "../helpers/eventually.js";
 import { createLogger } from "../../common/logger.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { Container, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
@@ -41,11 +42,11 @@ const fn = (name: string, memoryMb = 256, maxConcurrency = 1): RunnableFunction 
   sandboxSpec: { image: `img-${name}`, memoryMb, labels: {}, env: {} },
 });
 
-function setup(capacityMb = 1024) {
+function setup(capacityMb = 1024, idleAfterMs = 0) {
   const clock = new FakeClock(1_000_000);
   const runtime = new MemoryRuntime();
   const transitions: Transition[] = [];
-  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t) });
+  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t), idleAfterMs });
   return { clock, runtime, pool, transitions };
 }
 
@@ -62,6 +63,18 @@ test("a first invocation starts a container cold, the next reuses it warm", asyn
     transitions.map((x) => ContainerState[x.to]),
     ["STARTING", "BUSY", "IDLE", "BUSY"],
   );
+});
+
+test("with an idle delay, back-to-back invocations keep a container BUSY; it turns IDLE once left alone", async (t) => {
+  const { pool, transitions, clock } = setup(1024, 20);
+  const a = await pool.acquire(fn("f"), clock.now() + 1000);
+  pool.release(a.container);
+  const b = await pool.acquire(fn("f"), clock.now() + 1000);
+  t.is(b.startKind, StartKind.WARM);
+  pool.release(b.container);
+  t.deepEqual(transitions.map((x) => ContainerState[x.to]), ["STARTING", "BUSY"]);
+  await eventually(() => a.container.state === ContainerState.IDLE, "the container to turn IDLE", 5000, 5);
+  t.deepEqual(transitions.map((x) => ContainerState[x.to]), ["STARTING", "BUSY", "IDLE"]);
 });
 
 test("a busy container at its concurrency limit is not shared; one below it is", async (t) => {
