@@ -180,7 +180,8 @@ export class ContainerPool {
       if (c.functionName !== functionName || c.digest === keepDigest || c.retiring) continue;
       c.retiring = true;
       n++;
-      if (c.state === ContainerState.IDLE && c.inflight === 0) void this.remove(c, reason);
+      // BUSY with nothing running: lingering before it turns IDLE (idleAfterMs).
+      if (c.inflight === 0 && (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY)) void this.remove(c, reason);
     }
     return n;
   }

@@ -77,6 +77,16 @@ test("with an idle delay, back-to-back invocations keep a container BUSY; it tur
   t.deepEqual(transitions.map((x) => ContainerState[x.to]), ["STARTING", "BUSY", "IDLE"]);
 });
 
+test("retiring a function removes a container that is lingering before it turns IDLE", async (t) => {
+  const { pool, clock } = setup(1024, 60_000);
+  const a = await pool.acquire(fn("f"), clock.now() + 1000);
+  pool.release(a.container);
+  t.is(a.container.state, ContainerState.BUSY);
+  pool.retire("f", undefined, "function removed");
+  await eventually(() => a.container.state === ContainerState.REMOVED, "the container to be removed", 5000, 5);
+  t.pass();
+});
+
 test("a busy container at its concurrency limit is not shared; one below it is", async (t) => {
   const { pool, runtime, clock } = setup();
   const a = await pool.acquire(fn("f"), clock.now() + 1000);
