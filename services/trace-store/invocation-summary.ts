@@ -1,7 +1,7 @@
 // Counts, latency percentiles and phase means of a set of invocation records, per start kind and for the
 // whole set. Pure: the store feeds it rows, one at a time, so a summary never holds row objects in memory.
 import { StartKind, InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
-import { nearestRank, sortedCopy } from "./percentiles.js";
+import { nearestRank, sortedCopy } from "../../common/percentiles.js";
 
 /**
  * What a summary needs of one record; durations in µs. A record that came without timings has them all

@@ -1,5 +1,5 @@
 import test from "ava";
-import { nearestRank, sortedCopy } from "../../services/trace-store/percentiles.js";
+import { nearestRank, sortedCopy } from "../../common/percentiles.js";
 
 test("sortedCopy sorts numerically and leaves its input alone", (t) => {
   const values = [10, 9, 100, 1, 25];
