@@ -8,11 +8,9 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type Docker from "dockerode";
 import { stopwatch } from "../../common/clock.js";
 import { shortDigest } from "../../common/function-digest.js";
+import { LABELS } from "./labels.js";
 import { FunctionSpecSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 
-export const FUNCTION_LABEL = "faas.function";
-const DIGEST_LABEL = "faas.digest";
-const SPEC_LABEL = "faas.spec";
 
 export interface PreparedFunction {
   readonly spec: FunctionSpec;
@@ -63,10 +61,10 @@ export class FunctionImages {
 
   /** Every function version whose image exists on this node, newest first per name. */
   async list(): Promise<PreparedFunction[]> {
-    const images = await this.o.docker.listImages({ filters: { label: [FUNCTION_LABEL] } });
+    const images = await this.o.docker.listImages({ filters: { label: [LABELS.function] } });
     const out: PreparedFunction[] = [];
     for (const img of images.sort((a, b) => b.Created - a.Created)) {
-      const encoded = img.Labels?.[SPEC_LABEL];
+      const encoded = img.Labels?.[LABELS.spec];
       // Images built on an older runtime image are not reused: their sidecar is out of date.
       const tag = img.RepoTags?.find((t) => t.startsWith("faas-fn/") && t.endsWith(`-${this.runtimeId}`));
       if (!encoded || !tag) continue;
@@ -112,9 +110,9 @@ export class FunctionImages {
         {
           t: image,
           labels: {
-            [FUNCTION_LABEL]: spec.name,
-            [DIGEST_LABEL]: spec.digest,
-            [SPEC_LABEL]: Buffer.from(toBinary(FunctionSpecSchema, spec)).toString("base64"),
+            [LABELS.function]: spec.name,
+            [LABELS.digest]: spec.digest,
+            [LABELS.spec]: Buffer.from(toBinary(FunctionSpecSchema, spec)).toString("base64"),
           },
           networkmode: "none",
           rm: true,

@@ -15,13 +15,11 @@ import {
   type InvocationOutcome,
 } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
-import { FUNCTION_LABEL, FunctionImages, type PreparedFunction } from "./function-images.js";
+import { FunctionImages, type PreparedFunction } from "./function-images.js";
+import { LABELS } from "./labels.js";
 import { NoCapacityError, StartFailedError, type ContainerPool, type RunnableFunction } from "./pool.js";
 import type { SandboxRuntime } from "./sandbox/runtime.js";
 
-export const NODE_LABEL = "faas.node";
-const CONTAINER_LABEL = "faas.container";
-const DIGEST_LABEL = "faas.digest";
 
 export interface NodeOptions {
   readonly nodeId: string;
@@ -109,11 +107,11 @@ export class Node {
     }
     let adopted = 0;
     let removed = 0;
-    for (const sb of await this.o.runtime.list({ [NODE_LABEL]: this.o.nodeId })) {
-      const prepared = this.functions.get(sb.labels[FUNCTION_LABEL] ?? "");
-      const key = sb.labels[CONTAINER_LABEL];
+    for (const sb of await this.o.runtime.list({ [LABELS.node]: this.o.nodeId })) {
+      const prepared = this.functions.get(sb.labels[LABELS.function] ?? "");
+      const key = sb.labels[LABELS.container];
       let healthy = false;
-      if (sb.running && prepared && key && prepared.spec.digest === sb.labels[DIGEST_LABEL]) {
+      if (sb.running && prepared && key && prepared.spec.digest === sb.labels[LABELS.digest]) {
         try {
           await this.o.runtime.channel(sb).client.stats({}, { timeoutMs: 2000 });
           healthy = true;
@@ -151,7 +149,7 @@ export class Node {
       sandboxSpec: {
         image: prepared.image,
         memoryMb,
-        labels: { [NODE_LABEL]: this.o.nodeId, [FUNCTION_LABEL]: spec.name, [DIGEST_LABEL]: spec.digest },
+        labels: { [LABELS.node]: this.o.nodeId, [LABELS.function]: spec.name, [LABELS.digest]: spec.digest },
         env: {
           FAAS_FUNCTION_NAME: spec.name,
           FAAS_CODE_DIR: "/fn",

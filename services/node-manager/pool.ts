@@ -6,6 +6,7 @@ import type { Clock } from "../../common/clock.js";
 import { stopwatch } from "../../common/clock.js";
 import { shortId } from "../../common/ids.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
+import { LABELS } from "./labels.js";
 import { Container, ContainerState, type TransitionListener } from "./container.js";
 import type { NodeView, PolicyAction } from "./policies/policy.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./sandbox/runtime.js";
@@ -249,7 +250,7 @@ export class ContainerPool {
     this.containers.set(c.id, c);
     c.transition(ContainerState.STARTING, "cold start");
     const ready = this.o.runtime
-      .create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, "faas.container": c.id } })
+      .create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, [LABELS.container]: c.id } })
       .then((sandbox) => {
         c.sandbox = sandbox;
       });

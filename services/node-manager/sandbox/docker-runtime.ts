@@ -6,10 +6,9 @@ import type Docker from "dockerode";
 import { shortId } from "../../../common/ids.js";
 import { connectPeer } from "../../../common/transport.js";
 import { SidecarService } from "../../../gen/faas/sidecar/v1/sidecar_pb.js";
+import { LABELS } from "../labels.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./runtime.js";
 
-/** Label holding the name of the container's socket directory under the run dir. */
-export const SOCKET_DIR_LABEL = "faas.socket-dir";
 const SOCKET_IN_CONTAINER = "/run/faas/sidecar.sock";
 const SOCKET_FILE = "sidecar.sock";
 
@@ -37,12 +36,12 @@ export class DockerRuntime implements SandboxRuntime {
     const socketDir = path.join(this.o.runDir, dirName);
     fs.mkdirSync(socketDir, { recursive: true, mode: 0o755 });
     const socketPath = path.join(socketDir, SOCKET_FILE);
-    const labels = { ...spec.labels, [SOCKET_DIR_LABEL]: dirName };
+    const labels = { ...spec.labels, [LABELS.socketDir]: dirName };
     const bytes = spec.memoryMb * 1024 * 1024;
     let container: Docker.Container | undefined;
     try {
       container = await this.o.docker.createContainer({
-        name: `${this.o.namePrefix}-${spec.labels["faas.function"] ?? "x"}-${dirName}`,
+        name: `${this.o.namePrefix}-${spec.labels[LABELS.function] ?? "x"}-${dirName}`,
         Image: spec.image,
         Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER }).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
@@ -78,7 +77,7 @@ export class DockerRuntime implements SandboxRuntime {
     try {
       if (!socketDir) {
         const info = await this.o.docker.getContainer(id).inspect();
-        const dirName = info.Config.Labels?.[SOCKET_DIR_LABEL];
+        const dirName = info.Config.Labels?.[LABELS.socketDir];
         if (dirName) socketDir = path.join(this.o.runDir, dirName);
       }
       await this.o.docker.getContainer(id).remove({ force: true });
@@ -123,7 +122,7 @@ export class DockerRuntime implements SandboxRuntime {
     return found.map((c) => ({
       id: c.Id,
       labels: c.Labels,
-      socketPath: path.join(this.o.runDir, c.Labels[SOCKET_DIR_LABEL] ?? "missing", SOCKET_FILE),
+      socketPath: path.join(this.o.runDir, c.Labels[LABELS.socketDir] ?? "missing", SOCKET_FILE),
       running: c.State === "running",
     }));
   }
