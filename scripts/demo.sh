@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up, start the mesh on this machine, deploy the sample functions, invoke them cold and
-# warm, print a report. Arguments go to the demo (e.g. --keep-running).
+# The main job: set up, then replay the bundled demo scenario (a sample of the real Azure 2019 day 7)
+# against the mesh started on this machine, once per start-up policy, and print the report.
+# Arguments go to the load generator (see loadgen/main.ts), e.g. --policies keepalive --seed 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node dist/scripts/demo.js "$@"
+exec node dist/loadgen/main.js "$@"

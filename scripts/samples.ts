@@ -1,4 +1,4 @@
-// The README's first command ends here: starts the mesh on this machine, deploys the bundled sample
+// `npm run samples`: starts the mesh on this machine, deploys the bundled sample
 // functions, invokes each cold then warm through the gateway (a standard gRPC client), and prints what
 // happened, from the answers and from trace-store. `--keep-running` leaves the mesh up afterwards.
 import * as path from "node:path";
@@ -20,13 +20,13 @@ const ms = (us: bigint | number) => (Number(us) / 1000).toFixed(1);
 
 async function main() {
   const keep = process.argv.includes("--keep-running");
-  const dir = path.join(REPO_ROOT, ".faas/demo");
+  const dir = path.join(REPO_ROOT, ".faas/samples");
   console.log("starting the mesh (nats-server, trace-store, node-manager, balancer, gateway, zygote-builder) ...");
   const mesh = await LocalMesh.start({
     dir,
     natsUrl: process.env.NATS_URL,
     ports: { gateway: 7100, balancer: 7101, "node-manager": 7102, "zygote-builder": 7103, "trace-store": 7104 },
-    nodeId: "demo",
+    nodeId: "samples",
   });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
   const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
