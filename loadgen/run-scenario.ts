@@ -17,7 +17,18 @@ import { renderHtml, renderMarkdown } from "./report/render.js";
 import { buildRunReport, type RunReport } from "./report/run-report.js";
 import { collectServerFacts } from "./report/server-facts.js";
 import { loadSource, type Scenario } from "./scenario.js";
-import { calibrate, mapTraceFunctions, SUITE, type BenchFunction, type CalibrateOptions, type DurationModel } from "./suite/index.js";
+import {
+  calibrate,
+  mapTraceFunctions,
+  refineMapping,
+  SUITE,
+  type BenchFunction,
+  type CalibrateOptions,
+  type DurationModel,
+  type Refined,
+  type RefineOptions,
+  type RefineTarget,
+} from "./suite/index.js";
 import { buildWorkload } from "./workload/build-workload.js";
 import type { Workload } from "./workload/model.js";
 import { workloadStats } from "./workload/stats.js";
@@ -33,6 +44,8 @@ export interface RunOptions {
   readonly suite?: readonly BenchFunction[];
   /** How models are measured when not cached. */
   readonly calibration?: CalibrateOptions;
+  /** How mapped work sizes are checked and corrected when not cached. */
+  readonly refine?: RefineOptions;
   /** The live progress line on stderr; default on. */
   readonly progress?: boolean;
 }
@@ -40,6 +53,7 @@ export interface RunOptions {
 export interface ScenarioResult {
   readonly workload: Workload;
   readonly reports: RunReport[];
+  readonly accuracy: MappingAccuracy;
   /** Each run's mesh directory (its databases and logs), in the order of reports. */
   readonly runDirs: string[];
   readonly markdown: string;
@@ -57,69 +71,139 @@ async function deploySuite(gateway: Gateway, suite: readonly BenchFunction[]): P
   return digests;
 }
 
-/** Models for the suite: from the cache when the function's code is unchanged, measured otherwise. */
-async function suiteModels(suite: readonly BenchFunction[], o: RunOptions, dir: string): Promise<Map<string, DurationModel>> {
-  const log = o.log ?? (() => {});
-  const cache = new CalibrationCache(o.calibrationFile ?? path.join(REPO_ROOT, ".faas/calibration.json"));
-  const models = new Map<string, DurationModel>();
-  const todo: BenchFunction[] = [];
-  for (const fn of suite) {
+/** How well the replayed functions stand for the trace's: measured warm duration against the trace average. */
+export interface MappingAccuracy {
+  readonly traceFunctions: number;
+  readonly benchFunctions: number;
+  /** Trace functions with an average of at least 50 ms, and those of them measured within 20% of it. */
+  readonly checked: number;
+  readonly within20Percent: number;
+  readonly worstError: number;
+}
+
+interface Prepared {
+  readonly assignments: Map<string, Assignment>;
+  readonly suiteUsed: BenchFunction[];
+  readonly accuracy: MappingAccuracy;
+}
+
+/**
+ * Models for the suite (cached, or calibrated in a mesh of its own), the mapping of the workload's functions
+ * onto the suite, and each mapped work size checked by measurement (cached, or refined in that mesh).
+ */
+async function prepareAssignments(workload: Workload, suite: readonly BenchFunction[], o: RunOptions, log: (line: string) => void): Promise<Prepared> {
+  const cacheFile = o.calibrationFile ?? path.join(REPO_ROOT, ".faas/calibration.json");
+  const cache = new CalibrationCache(cacheFile);
+  const digests = new Map(suite.map((fn) => {
     const req = readFunctionDir(fn.dir, { name: fn.name });
-    const cached = cache.get(functionDigest(req.spec!, req.code!));
+    return [fn.name, functionDigest(req.spec!, req.code!)] as const;
+  }));
+  const models = new Map<string, DurationModel>();
+  for (const fn of suite) {
+    const cached = cache.model(digests.get(fn.name)!);
     if (cached) models.set(fn.name, cached);
-    else todo.push(fn);
   }
-  if (todo.length === 0) return models;
-  log(`calibrating ${todo.length} benchmark functions on this machine (cached afterwards in ${o.calibrationFile ?? ".faas/calibration.json"}) ...`);
-  const mesh = await LocalMesh.start({ dir: path.join(dir, "calibration"), env: { all: { LOG_LEVEL: "warn" } } });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
-  try {
-    const digests = await deploySuite(gateway, todo);
-    const measured = await calibrate(
-      async (fn, payload) => {
-        const r = (await gateway.invoke({ function: fn, payload }, { timeoutMs: 300_000 })).message;
-        return { execUs: r.timings?.execUs ?? 0n, ok: r.status === InvocationStatus.OK };
-      },
-      todo,
-      o.calibration ?? { points: [0, 0.25, 0.5, 0.75, 1], repeats: 3 },
-    );
-    for (const [name, model] of measured) {
-      models.set(name, model);
-      cache.set(digests.get(name)!, model);
-      log(`  ${name}: ${model.fixedMs.toFixed(1)} ms + ${model.perWorkMs.toPrecision(3)} ms x work`);
+  const uncalibrated = suite.filter((fn) => !models.has(fn.name));
+  const used = new Set(workload.arrivals.map((a) => a.functionId));
+  const traceFns = workload.functions.filter((f) => used.has(f.id));
+  // Trace averages are whole milliseconds in the traces; targets are kept so, to share cache entries.
+  const target = (id: string) => Math.max(1, Math.round(traceFns.find((f) => f.id === id)!.avgDurationMs));
+
+  let mesh: LocalMesh | undefined;
+  let gateway: Gateway | undefined;
+  const deployed = new Set<string>();
+  const prepMesh = async (fns: readonly BenchFunction[]) => {
+    if (!mesh) {
+      mesh = await LocalMesh.start({ dir: path.join(o.outDir, "calibration"), env: { all: { LOG_LEVEL: "warn" } } });
+      gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
     }
-    cache.save();
+    await deploySuite(gateway!, fns.filter((f) => !deployed.has(f.name)));
+    for (const f of fns) deployed.add(f.name);
+    return gateway!;
+  };
+  const invoke = async (fn: string, payload: Uint8Array) => {
+    const r = (await gateway!.invoke({ function: fn, payload }, { timeoutMs: 300_000 })).message;
+    if (r.status !== InvocationStatus.OK) throw new Error(`${fn}: ${InvocationStatus[r.status]} ${r.error?.message ?? ""}`);
+    return r;
+  };
+  try {
+    if (uncalibrated.length > 0) {
+      log(`calibrating ${uncalibrated.length} benchmark functions on this machine (cached in ${cacheFile}) ...`);
+      await prepMesh(uncalibrated);
+      const measured = await calibrate(async (fn, payload) => ({ execUs: (await invoke(fn, payload)).timings?.execUs ?? 0n, ok: true }), uncalibrated, o.calibration ?? { points: [0, 0.25, 0.5, 0.75, 1], repeats: 3 });
+      for (const [name, model] of measured) {
+        models.set(name, model);
+        cache.setModel(digests.get(name)!, model);
+      }
+      cache.save();
+    }
+    const mapping = mapTraceFunctions(traceFns, suite, models);
+    const todo: RefineTarget[] = [];
+    const refined = new Map<string, Refined>();
+    for (const [id, m] of mapping) {
+      const digest = digests.get(m.fn)!;
+      const hit = cache.refined(digest, target(id));
+      if (hit) refined.set(id, hit);
+      else todo.push({ key: id, fn: suite.find((f) => f.name === m.fn)!, model: models.get(m.fn)!, work: m.work, targetMs: target(id) });
+    }
+    if (todo.length > 0) {
+      log(`checking ${todo.length} mapped work sizes by measurement ...`);
+      await prepMesh([...new Set(todo.map((t) => t.fn))]);
+      const fresh = await refineMapping(todo, async (fn, payload) => Number((await invoke(fn, payload)).timings?.execUs ?? 0n) / 1000, o.refine ?? { rounds: 2, repeats: 3, tolerance: 0.1 });
+      for (const [id, r] of fresh) {
+        refined.set(id, r);
+        cache.setRefined(digests.get(r.fn)!, r.targetMs, r);
+      }
+      cache.save();
+    }
+
+    const encoder = new TextEncoder();
+    const timeouts = new Map(suite.map((fn) => [fn.name, readFunctionDir(fn.dir).spec?.limits?.timeoutMs || 60_000]));
+    const assignments = new Map<string, Assignment>();
+    for (const [id, r] of refined) {
+      const fn = suite.find((s) => s.name === r.fn)!;
+      // A per-function seed: functions mapped onto the same benchmark still get their own inputs.
+      const seed = [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+      assignments.set(id, { fn: fn.name, payload: encoder.encode(JSON.stringify(fn.payload(r.work, seed))), timeoutMs: timeouts.get(fn.name)! + (o.allowanceMs ?? 120_000) });
+    }
+    const checked = [...refined.values()].filter((r) => r.targetMs >= 50);
+    const suiteUsed = suite.filter((fn) => [...refined.values()].some((r) => r.fn === fn.name));
+    return {
+      assignments,
+      suiteUsed,
+      accuracy: {
+        traceFunctions: refined.size,
+        benchFunctions: suiteUsed.length,
+        checked: checked.length,
+        within20Percent: checked.filter((r) => Math.abs(r.error) <= 0.2).length,
+        worstError: checked.reduce((w, r) => (Math.abs(r.error) > Math.abs(w) ? r.error : w), 0),
+      },
+    };
   } finally {
-    gateway.close();
-    await mesh.stop();
+    gateway?.close();
+    await mesh?.stop();
   }
-  return models;
 }
 
 export async function runScenario(scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const workload = buildWorkload(await loadSource(scenario.trace), scenario.workload);
   const stats = workloadStats(workload);
-  const offeredCpuS = workload.arrivals.length === 0 ? 0 : workload.arrivals.reduce((s, a) => s + (workload.functions.find((f) => f.id === a.functionId)?.avgDurationMs ?? 0), 0) / 1000;
+  const avgMs = new Map(workload.functions.map((f) => [f.id, f.avgDurationMs]));
+  const offeredCpuS = workload.arrivals.reduce((sum, a) => sum + (avgMs.get(a.functionId) ?? 0), 0) / 1000;
+  const notes = [
+    `${stats.arrivals} arrivals of ${stats.activeFunctions} functions over ${(workload.durationMs / 1000).toFixed(0)} s (mean ${stats.meanPerSecond.toFixed(1)}/s, peak ${stats.peakPerSecond}/s), ~${(offeredCpuS / Math.max(workload.durationMs / 1000, 1e-9)).toFixed(2)} s of function work per second.`,
+  ];
   log(`workload: ${workload.description}`);
-  log(`  ${stats.arrivals} arrivals of ${stats.activeFunctions} functions over ${(workload.durationMs / 1000).toFixed(0)} s (mean ${stats.meanPerSecond.toFixed(1)}/s, peak ${stats.peakPerSecond}/s), ~${(offeredCpuS / (workload.durationMs / 1000)).toFixed(2)} s of function work per second`);
+  log(`  ${notes[0]}`);
 
   fs.mkdirSync(o.outDir, { recursive: true });
-  const suite = o.suite ?? SUITE;
-  const models = await suiteModels(suite, { ...o, log }, o.outDir);
-  const used = new Set(workload.arrivals.map((a) => a.functionId));
-  const mapping = mapTraceFunctions(workload.functions.filter((f) => used.has(f.id)), suite, models);
-  const assignments = new Map<string, Assignment>();
-  const encoder = new TextEncoder();
-  const timeouts = new Map(suite.map((fn) => [fn.name, readFunctionDir(fn.dir).spec?.limits?.timeoutMs || 60_000]));
-  for (const [id, m] of mapping) {
-    const fn = suite.find((s) => s.name === m.fn)!;
-    // A per-function seed: functions mapped onto the same benchmark still get their own inputs.
-    const seed = [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-    assignments.set(id, { fn: fn.name, payload: encoder.encode(JSON.stringify(fn.payload(m.work, seed))), timeoutMs: timeouts.get(fn.name)! + (o.allowanceMs ?? 120_000) });
-  }
-  const suiteUsed = suite.filter((fn) => [...mapping.values()].some((m) => m.fn === fn.name));
-  log(`mapped ${mapping.size} trace functions onto ${suiteUsed.map((f) => f.name).join(", ")}`);
+  const { assignments, suiteUsed, accuracy } = await prepareAssignments(workload, o.suite ?? SUITE, o, log);
+  notes.push(
+    `Mapped ${accuracy.traceFunctions} trace functions onto ${suiteUsed.map((f) => f.name).join(", ")}; ` +
+      `measured warm duration within 20% of the trace average for ${accuracy.within20Percent} of ${accuracy.checked} (averages >= 50 ms), worst ${(100 * accuracy.worstError).toFixed(0)}%.`,
+  );
+  log(notes[1]);
 
   const reports: RunReport[] = [];
   const runDirs: string[] = [];
@@ -142,9 +226,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
       await mesh.stop();
     }
   }
-  const markdown = renderMarkdown(reports);
+  const markdown = renderMarkdown(reports, notes);
   const files = { markdown: path.join(o.outDir, "report.md"), html: path.join(o.outDir, "report.html") };
   fs.writeFileSync(files.markdown, markdown);
-  fs.writeFileSync(files.html, renderHtml(reports));
-  return { workload, reports, runDirs, markdown, files };
+  fs.writeFileSync(files.html, renderHtml(reports, notes));
+  return { workload, reports, accuracy, runDirs, markdown, files };
 }

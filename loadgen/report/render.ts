@@ -13,9 +13,11 @@ function table(header: string[], rows: string[][]): string {
 const latencyCells = (p: Percentiles | undefined) => (p ? [String(p.count), f1(p.p50), f1(p.p95), f1(p.p99)] : ["0", "-", "-", "-"]);
 const breakdownCells = (b: Breakdown | undefined) => (b ? [f1(b.queuedMs), f1(b.startupMs), f1(b.initMs), f1(b.execMs), f1(b.totalMs)] : ["-", "-", "-", "-", "-"]);
 
-export function renderMarkdown(runs: readonly RunReport[]): string {
+/** notes: lines about the workload and the mapping, printed under the title. */
+export function renderMarkdown(runs: readonly RunReport[], notes: readonly string[] = []): string {
   const out: string[] = [];
   out.push(`# Replay report\n\nWorkload: ${runs[0]?.workload ?? "-"}\n`);
+  for (const n of notes) out.push(`${n}\n`);
   out.push("## Summary\n");
   out.push(
     table(
@@ -50,7 +52,7 @@ export function renderMarkdown(runs: readonly RunReport[]): string {
   return out.join("\n") + "\n";
 }
 
-export function renderHtml(runs: readonly RunReport[]): string {
+export function renderHtml(runs: readonly RunReport[], notes: readonly string[] = []): string {
   const cdf = lineChart(
     runs.map((r) => ({ name: r.label, points: r.series.latencyCdf })),
     { title: "Latency CDF (client side)", xLabel: "latency (ms, log scale)", yLabel: "fraction of invocations", logX: true },
@@ -64,7 +66,7 @@ export function renderHtml(runs: readonly RunReport[]): string {
     { title: "Memory held by containers", xLabel: "replay time (s)", yLabel: "MB" },
   );
   // The Markdown tables, as HTML tables: one source for both formats.
-  const body = renderMarkdown(runs)
+  const body = renderMarkdown(runs, notes)
     .split("\n")
     .reduce<{ html: string[]; rows: string[][] | undefined }>(
       (acc, line) => {

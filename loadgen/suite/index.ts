@@ -15,3 +15,4 @@ export {
   type TraceFunction,
 } from "./model.js";
 export { DEFAULT_IDLE_MS, calibrate, median, workAt, type CalibrateOptions, type CalibrationClock, type Invoke } from "./calibrate.js";
+export { correctWork, refineMapping, type Refined, type RefineOptions, type RefineTarget } from "./refine.js";

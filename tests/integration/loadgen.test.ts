@@ -24,10 +24,12 @@ test("a replay's report counts match trace-store's records, per policy", async (
         policies: [parsePolicy("keepalive"), parsePolicy("keepalive:KEEP_ALIVE_MS=1000")],
         protocol: "grpc",
       },
-      { outDir: out, suite, calibration: { points: [0, 0.3], repeats: 1 }, calibrationFile: path.join(out, "calibration.json"), log: () => {}, progress: false },
+      { outDir: out, suite, calibration: { points: [0, 0.3], repeats: 1, idleMs: 0 }, refine: { rounds: 1, repeats: 1, tolerance: 0.2 }, calibrationFile: path.join(out, "calibration.json"), log: () => {}, progress: false },
     );
     t.true(result.workload.arrivals.length >= 10, `${result.workload.arrivals.length} arrivals`);
     t.is(result.reports.length, 2);
+    t.is(result.accuracy.traceFunctions, 3);
+    t.true(result.accuracy.checked >= 1);
     for (const [i, report] of result.reports.entries()) {
       t.is(report.invocations, result.workload.arrivals.length);
       t.is(report.recordsMissing, 0);
