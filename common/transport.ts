@@ -1,12 +1,11 @@
 // gRPC clients between services: HTTP/2 (h2c) over TCP or a Unix socket, one multiplexed session per peer.
 import * as net from "node:net";
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
-import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { GrpcUnaryClient } from "./grpc-unary-client.js";
 
 export interface PeerOptions {
-  readonly interceptors?: Interceptor[];
   readonly readMaxBytes?: number;
   readonly writeMaxBytes?: number;
 }
@@ -24,15 +23,15 @@ export interface Peer<S extends DescService> {
 export function connectPeer<S extends DescService>(service: S, url: string, options: PeerOptions = {}): Peer<S> {
   const socketPath = url.startsWith("unix:") ? url.slice("unix:".length) : undefined;
   const baseUrl = socketPath ? "http://localhost" : url;
+  const { hostname, port } = new URL(baseUrl);
   const sessionManager = new Http2SessionManager(
     baseUrl,
     { pingIntervalMs: 30_000, pingIdleConnection: false, idleConnectionTimeoutMs: 5 * 60_000 },
-    socketPath ? { createConnection: () => net.connect(socketPath) } : { createConnection: () => net.connect({ host: new URL(baseUrl).hostname, port: Number(new URL(baseUrl).port), noDelay: true }) },
+    { createConnection: socketPath ? () => net.connect(socketPath) : () => net.connect({ host: hostname, port: Number(port), noDelay: true }) },
   );
   const transport = createGrpcTransport({
     baseUrl,
     sessionManager,
-    interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
   });
