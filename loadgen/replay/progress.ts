@@ -1,4 +1,4 @@
-// A live progress line on stderr: how far the replay is, throughput over the last second, the share of
+// A live progress line on stderr: how far the replay is, throughput over the last 5 s, the share of
 // cold starts and errors so far. On a terminal it redraws in place; otherwise it prints a line every 5 s.
 
 export interface ProgressCounters {
@@ -8,12 +8,14 @@ export interface ProgressCounters {
   errors: number;
 }
 
+const RATE_WINDOW_MS = 5000;
+
 export class ProgressBar {
   readonly #timer: NodeJS.Timeout;
   readonly #tty = Boolean(process.stderr.isTTY);
   readonly #startedAt = performance.now();
-  #lastDone = 0;
-  #lastAt = performance.now();
+  /** (time, done) samples of the last RATE_WINDOW_MS, oldest first: a rate over 250 ms is mostly noise. */
+  readonly #samples: Array<{ at: number; done: number }> = [{ at: performance.now(), done: 0 }];
   #lastPrintAt = 0;
 
   constructor(
@@ -35,9 +37,10 @@ export class ProgressBar {
   #draw(final: boolean): void {
     const now = performance.now();
     const c = this.counters;
-    const rate = ((c.done - this.#lastDone) * 1000) / Math.max(1, now - this.#lastAt);
-    this.#lastDone = c.done;
-    this.#lastAt = now;
+    this.#samples.push({ at: now, done: c.done });
+    while (this.#samples.length > 2 && now - this.#samples[1].at >= RATE_WINDOW_MS) this.#samples.shift();
+    const oldest = this.#samples[0];
+    const rate = ((c.done - oldest.done) * 1000) / Math.max(1, now - oldest.at);
     const share = (n: number) => (c.done === 0 ? "0.0" : ((100 * n) / c.done).toFixed(1));
     const fraction = Math.min(1, this.total === 0 ? 1 : c.dispatched / this.total);
     const width = 24;

@@ -10,6 +10,7 @@ import { FunctionImages } from "./function-images.js";
 import { Node } from "./node.js";
 import { keepAlivePolicy } from "./policies/keepalive.js";
 import { ContainerPool } from "./pool.js";
+import { CpuMeter } from "./cpu-meter.js";
 import { DockerRuntime } from "./sandbox/docker-runtime.js";
 import { nodeManagerService } from "./service.js";
 
@@ -24,13 +25,18 @@ runService("node-manager", async (logger) => {
   const nc = await connectNats(cfg.natsUrl, `node-manager-${cfg.nodeId}`, logger);
   const events = new NodeEvents(nc, cfg.nodeId);
   const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit });
-  const pool = new ContainerPool({
+  // eslint-disable-next-line prefer-const -- the meter pokes the pool, which asks the meter
+  let pool: ContainerPool;
+  const cpu = new CpuMeter(500, () => pool.reconsider());
+  pool = new ContainerPool({
     runtime,
     clock: systemClock,
     logger,
     memoryCapacityMb: cfg.memoryMb,
     keyPrefix: cfg.nodeId,
     idleAfterMs: cfg.idleAfterMs,
+    maxStarts: cfg.maxStarts,
+    cpuSaturated: () => cpu.utilisation >= cfg.scaleUpCpuLimit,
     onTransition: (t) => events.containerChanged(t),
   });
   const node = new Node({ nodeId: cfg.nodeId, images, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });
@@ -47,6 +53,7 @@ runService("node-manager", async (logger) => {
   return {
     async stop() {
       clearInterval(reaper);
+      cpu.stop();
       clearInterval(heartbeat);
       await server.close();
       // Like OpenWhisk's invoker, a graceful stop removes the node's containers; a crash leaves them to be adopted.

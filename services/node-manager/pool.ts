@@ -1,5 +1,7 @@
 // The containers of one node: which container serves an invocation, when a new one is created, and what
-// is removed. Decisions about idle containers come from a StartupPolicy; this module applies them.
+// is removed. An invocation without a free slot waits in its function's queue and takes the first slot
+// that frees, in a running container or in one started meanwhile; how many containers start is decided
+// by planStarts, which idle containers go by a StartupPolicy; this module applies both.
 // Docker is reached only through the SandboxRuntime interface.
 import type { Logger } from "../../common/logger.js";
 import type { Clock } from "../../common/clock.js";
@@ -9,6 +11,7 @@ import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { LABELS } from "./labels.js";
 import { Container, ContainerState, type TransitionListener } from "./container.js";
 import type { NodeView, PolicyAction } from "./policies/policy.js";
+import { planStarts, type FunctionDemand } from "./policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./sandbox/runtime.js";
 
 /** What the pool needs to know to run a function. */
@@ -47,21 +50,46 @@ export interface PoolOptions {
    * it BUSY instead of costing two published state changes each. 0: at once.
    */
   readonly idleAfterMs?: number;
+  /** Containers that may be starting at once on this node. */
+  readonly maxStarts: number;
+  /** True while the node's CPUs have nothing to spare (see planStarts). Default: never. */
+  readonly cpuSaturated?: () => boolean;
 }
 
+/** An invocation waiting for a slot in a container of its function. */
 interface Waiter {
-  readonly wake: () => void;
+  readonly fn: RunnableFunction;
+  readonly waited: () => bigint;
+  /** Containers that became ready before this waiter arrived do not count as started for it. */
+  readonly readyEpoch: number;
+  /** Arrival order across all queues. */
+  readonly seq: number;
+  readonly resolve: (lease: Lease) => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
 }
+
+interface FunctionQueue {
+  readonly fn: RunnableFunction;
+  readonly waiters: Waiter[];
+}
+
+const queueKey = (name: string, digest: string) => `${name}@${digest}`;
 
 export class ContainerPool {
   private readonly containers = new Map<string, Container>();
-  /** Containers still starting, with the promise that settles when they are ready. */
-  private readonly starting = new Map<Container, Promise<void>>();
-  private readonly waiters = new Set<Waiter>();
+  /** Containers being created, with when their start began. */
+  private readonly starting = new Map<Container, () => bigint>();
+  /** Invocations waiting for a slot, per function version, oldest first. */
+  private readonly queues = new Map<string, FunctionQueue>();
   /** Containers with no invocation running that are not yet reported IDLE. */
   private readonly lingering = new Map<Container, NodeJS.Timeout>();
-  /** Counts capacity changes, so that a change between a failed attempt and its wait is not missed. */
-  private changes = 0;
+  /** Counts containers becoming ready, to tell a waiter's fresh container (COLD) from one it found (WARM). */
+  private readyEpoch = 0;
+  private readonly readyAt = new Map<Container, number>();
+  private arrivals = 0;
+  private pumping = false;
+  private pumpAgain = false;
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -75,6 +103,13 @@ export class ContainerPool {
   get inflight(): number {
     let sum = 0;
     for (const c of this.containers.values()) sum += c.inflight;
+    return sum;
+  }
+
+  /** Invocations waiting for a container slot. */
+  get queued(): number {
+    let sum = 0;
+    for (const q of this.queues.values()) sum += q.waiters.length;
     return sum;
   }
 
@@ -102,40 +137,34 @@ export class ContainerPool {
   }
 
   /**
-   * A container slot for one invocation of fn: an idle or not-full warm executor first, then a slot in a
-   * container of fn that is already starting, then a new container (evicting idle containers of other
-   * functions for memory), else wait for capacity until deadlineMs.
+   * A container slot for one invocation of fn: a free slot in a running container of fn when nobody waits
+   * for one (WARM), else a place in fn's queue, served by the first slot that frees or the first container
+   * that starts (COLD when that container was not ready when the invocation arrived). Containers are
+   * started for the queue as planStarts says, evicting idle containers of other functions for memory.
+   * Rejects with NoCapacityError when no slot comes before deadlineMs.
    */
-  async acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
-    const queued = stopwatch();
-    for (;;) {
-      const seen = this.changes;
+  acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
+    const key = queueKey(fn.name, fn.digest);
+    const queue = this.queues.get(key);
+    if (!queue || queue.waiters.length === 0) {
       const warm = this.findWarm(fn);
       if (warm) {
         this.occupy(warm);
-        return { container: warm, channel: this.o.runtime.channel(warm.sandbox!), startKind: StartKind.WARM, queuedUs: queued(), startupUs: 0n };
+        return Promise.resolve({ container: warm, channel: this.o.runtime.channel(warm.sandbox!), startKind: StartKind.WARM, queuedUs: 0n, startupUs: 0n });
       }
-      const joinable = this.findStarting(fn);
-      if (joinable) {
-        const queuedUs = queued();
-        const startup = stopwatch();
-        joinable.inflight++;
-        await this.starting.get(joinable)!.catch((err) => {
-          throw new StartFailedError((err as Error).message);
-        });
-        return { container: joinable, channel: this.o.runtime.channel(joinable.sandbox!), startKind: StartKind.COLD, queuedUs, startupUs: startup() };
-      }
-      if (this.o.memoryCapacityMb - this.reservedMb >= fn.memoryMb || (await this.evictFor(fn.memoryMb))) {
-        const queuedUs = queued();
-        const startup = stopwatch();
-        const container = await this.coldStart(fn);
-        return { container, channel: this.o.runtime.channel(container.sandbox!), startKind: StartKind.COLD, queuedUs, startupUs: startup() };
-      }
-      if (fn.memoryMb > this.o.memoryCapacityMb) {
-        throw new NoCapacityError(`function needs ${fn.memoryMb} MB but the node has ${this.o.memoryCapacityMb} MB in all`);
-      }
-      await this.waitForChange(deadlineMs, seen);
     }
+    if (fn.memoryMb > this.o.memoryCapacityMb) {
+      return Promise.reject(new NoCapacityError(`function needs ${fn.memoryMb} MB but the node has ${this.o.memoryCapacityMb} MB in all`));
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = { fn, waited: stopwatch(), readyEpoch: this.readyEpoch, seq: ++this.arrivals, resolve, reject, timer: undefined };
+      const q = queue ?? { fn, waiters: [] };
+      q.waiters.push(waiter);
+      this.queues.set(key, q);
+      const remaining = Math.max(0, deadlineMs - this.o.clock.now());
+      waiter.timer = setTimeout(() => this.expire(key, waiter, remaining), remaining);
+      this.pump();
+    });
   }
 
   /** Gives an invocation's slot back. A broken container (its sidecar failed) is removed. */
@@ -145,10 +174,11 @@ export class ContainerPool {
     container.lastUsedAt = this.o.clock.now();
     if (broken || (container.retiring && container.inflight === 0)) {
       void this.remove(container, broken ? "sidecar failed" : "retired");
-    } else if (container.inflight === 0 && container.state === ContainerState.BUSY) {
+    } else if (!this.serveQueue(container) && container.inflight === 0 && container.state === ContainerState.BUSY) {
       this.becomeIdle(container);
+      // Idle now (or soon): evictable for another function's queue.
+      if (this.queues.size > 0) this.pump();
     }
-    this.wakeWaiters();
   }
 
   private becomeIdle(c: Container): void {
@@ -159,7 +189,8 @@ export class ContainerPool {
       this.lingering.delete(c);
       if (c.inflight === 0 && c.state === ContainerState.BUSY) {
         c.transition(ContainerState.IDLE, `no invocation for ${afterMs} ms`);
-        this.wakeWaiters();
+        // Now evictable: a queue short of memory may get it.
+        this.pump();
       }
     }, afterMs);
     timer.unref();
@@ -208,8 +239,9 @@ export class ContainerPool {
       this.o.logger.error({ container: c.id, err: (err as Error).message }, "container removal failed");
     }
     this.containers.delete(c.id);
+    this.readyAt.delete(c);
     c.transition(ContainerState.REMOVED, reason);
-    this.wakeWaiters();
+    this.pump();
   }
 
   async removeAll(reason: string): Promise<void> {
@@ -227,13 +259,6 @@ export class ContainerPool {
     return best;
   }
 
-  private findStarting(fn: RunnableFunction): Container | undefined {
-    for (const c of this.starting.keys()) {
-      if (c.functionName === fn.name && c.digest === fn.digest && c.hasCapacity) return c;
-    }
-    return undefined;
-  }
-
   private occupy(c: Container): void {
     const timer = this.lingering.get(c);
     if (timer) {
@@ -241,73 +266,139 @@ export class ContainerPool {
       this.lingering.delete(c);
     }
     c.inflight++;
-    if (c.state === ContainerState.IDLE) c.transition(ContainerState.BUSY, "invocation");
+    if (c.state === ContainerState.IDLE || c.state === ContainerState.STARTING) c.transition(ContainerState.BUSY, "invocation");
   }
 
-  private async coldStart(fn: RunnableFunction): Promise<Container> {
-    const c = new Container(`${this.o.keyPrefix}-${shortId(6)}`, fn.name, fn.digest, fn.memoryMb, fn.maxConcurrency, this.o.clock.now(), this.o.onTransition);
-    c.inflight = 1;
-    this.containers.set(c.id, c);
-    c.transition(ContainerState.STARTING, "cold start");
-    const ready = this.o.runtime
-      .create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, [LABELS.container]: c.id } })
-      .then((sandbox) => {
-        c.sandbox = sandbox;
-      });
-    this.starting.set(c, ready);
-    try {
-      await ready;
-    } catch (err) {
-      this.starting.delete(c);
-      c.inflight = 0;
-      this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "cold start failed");
-      await this.remove(c, "failed to start");
-      throw new StartFailedError((err as Error).message);
+  /** Hands free slots of a ready container to the waiters of its function. True when any was handed. */
+  private serveQueue(c: Container, startup?: () => bigint): boolean {
+    const q = this.queues.get(queueKey(c.functionName, c.digest));
+    if (!q || c.retiring) return false;
+    let served = false;
+    while (q.waiters.length > 0 && c.hasCapacity) {
+      const w = q.waiters.shift()!;
+      clearTimeout(w.timer);
+      this.occupy(c);
+      served = true;
+      const waited = w.waited();
+      const cold = (this.readyAt.get(c) ?? 0) > w.readyEpoch;
+      // A COLD invocation waited for its container's start; any wait before that start began is queueing.
+      const startupUs = cold && startup ? (startup() < waited ? startup() : waited) : 0n;
+      w.resolve({ container: c, channel: this.o.runtime.channel(c.sandbox!), startKind: cold ? StartKind.COLD : StartKind.WARM, queuedUs: waited - startupUs, startupUs });
     }
-    this.starting.delete(c);
-    c.transition(ContainerState.BUSY, "cold start");
-    return c;
+    if (q.waiters.length === 0) this.queues.delete(queueKey(c.functionName, c.digest));
+    return served;
   }
 
-  /** Removes idle containers, least recently used first, until neededMb fits. */
-  private async evictFor(neededMb: number): Promise<boolean> {
+  /** Looks at the queues again (the CPU meter calls it: a saturated node may have calmed down). */
+  reconsider(): void {
+    if (this.queues.size > 0) this.pump();
+  }
+
+  /** Starts the containers planStarts asks for, within memory. Re-entrant calls are folded into one more pass. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpOnce();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpOnce(): void {
+    // A slot may have freed without a release (a container turned ready or a waiter arrived behind a warm one).
+    for (const q of [...this.queues.values()]) {
+      const warm = this.findWarm(q.fn);
+      if (warm) this.serveQueue(warm);
+    }
+    if (this.queues.size === 0) return;
+    const demands: FunctionDemand[] = [];
+    for (const [key, q] of this.queues) {
+      let starting = 0;
+      let running = 0;
+      for (const c of this.containers.values()) {
+        if (c.functionName !== q.fn.name || c.digest !== q.fn.digest || c.retiring) continue;
+        if (c.state === ContainerState.STARTING) starting++;
+        else if (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY) running++;
+      }
+      demands.push({ key, queued: q.waiters.length, starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq });
+    }
+    for (const { key, count } of planStarts(demands, this.starting.size, this.o.maxStarts, this.o.cpuSaturated?.() ?? false)) {
+      const fn = this.queues.get(key)!.fn;
+      for (let i = 0; i < count; i++) {
+        if (!this.makeRoom(fn.memoryMb)) break;
+        void this.coldStart(fn);
+      }
+    }
+  }
+
+  /**
+   * True when neededMb is free now. Otherwise begins evicting idle containers, least recently used first,
+   * if that makes enough room (the queue is pumped again once they are gone), and returns false.
+   */
+  private makeRoom(neededMb: number): boolean {
+    let free = this.o.memoryCapacityMb - this.reservedMb;
+    if (free >= neededMb) return true;
+    for (const c of this.containers.values()) if (c.state === ContainerState.REMOVING) free += c.memoryMb;
+    if (free >= neededMb) return false; // enough is on its way out already
     const idle = this.all()
       .filter((c) => c.state === ContainerState.IDLE && c.inflight === 0)
       .sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-    let free = this.o.memoryCapacityMb - this.reservedMb;
     const victims: Container[] = [];
     for (const c of idle) {
       if (free >= neededMb) break;
       victims.push(c);
       free += c.memoryMb;
     }
-    if (free < neededMb) return false;
-    await Promise.all(victims.map((c) => this.remove(c, "evicted for memory")));
-    return this.o.memoryCapacityMb - this.reservedMb >= neededMb;
+    if (free >= neededMb) for (const c of victims) void this.remove(c, "evicted for memory");
+    return false;
   }
 
-  private waitForChange(deadlineMs: number, seen: number): Promise<void> {
-    if (this.changes !== seen) return Promise.resolve();
-    const remaining = deadlineMs - this.o.clock.now();
-    if (remaining <= 0) return Promise.reject(new NoCapacityError("no memory on this node for a new container"));
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        wake: () => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new NoCapacityError(`no memory on this node for a new container within ${remaining} ms`));
-      }, remaining);
-      this.waiters.add(waiter);
-    });
+  private async coldStart(fn: RunnableFunction): Promise<void> {
+    const c = new Container(`${this.o.keyPrefix}-${shortId(6)}`, fn.name, fn.digest, fn.memoryMb, fn.maxConcurrency, this.o.clock.now(), this.o.onTransition);
+    this.containers.set(c.id, c);
+    const startup = stopwatch();
+    this.starting.set(c, startup);
+    c.transition(ContainerState.STARTING, "cold start");
+    try {
+      c.sandbox = await this.o.runtime.create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, [LABELS.container]: c.id } });
+    } catch (err) {
+      this.starting.delete(c);
+      this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "cold start failed");
+      // The waiters this start was for fail with it, so that a function that cannot start is not retried
+      // until every deadline has passed.
+      const q = this.queues.get(queueKey(fn.name, fn.digest));
+      for (const w of q?.waiters.splice(0, fn.maxConcurrency) ?? []) {
+        clearTimeout(w.timer);
+        w.reject(new StartFailedError((err as Error).message));
+      }
+      if (q && q.waiters.length === 0) this.queues.delete(queueKey(fn.name, fn.digest));
+      await this.remove(c, "failed to start");
+      return;
+    }
+    this.starting.delete(c);
+    this.readyAt.set(c, ++this.readyEpoch);
+    if (!this.serveQueue(c, startup)) c.transition(ContainerState.IDLE, "started");
+    this.pump();
   }
 
-  private wakeWaiters(): void {
-    this.changes++;
-    for (const w of [...this.waiters]) w.wake();
+  private expire(key: string, waiter: Waiter, waitedMs: number): void {
+    const q = this.queues.get(key);
+    const i = q?.waiters.indexOf(waiter) ?? -1;
+    if (!q || i < 0) return;
+    q.waiters.splice(i, 1);
+    if (q.waiters.length === 0) this.queues.delete(key);
+    const free = this.o.memoryCapacityMb - this.reservedMb;
+    waiter.reject(
+      new NoCapacityError(
+        `no container slot for ${waiter.fn.name} within ${waitedMs} ms (${q.waiters.length} more waiting, ${this.starting.size} containers starting on the node, ${free} MB of ${this.o.memoryCapacityMb} MB free)`,
+      ),
+    );
   }
 }

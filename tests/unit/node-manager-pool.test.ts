@@ -7,7 +7,8 @@ import { createLogger } from "../../common/logger.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { Container, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
-import { ContainerPool, NoCapacityError, type RunnableFunction } from "../../services/node-manager/pool.js";
+import { ContainerPool, NoCapacityError, StartFailedError, type RunnableFunction } from "../../services/node-manager/pool.js";
+import { planStarts, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "../../services/node-manager/sandbox/runtime.js";
 
 class MemoryRuntime implements SandboxRuntime {
@@ -15,8 +16,11 @@ class MemoryRuntime implements SandboxRuntime {
   created = 0;
   /** Resolvers of creates held back by the test. */
   gate: Array<() => void> | undefined;
+  /** Creates fail with this message while set. */
+  failWith: string | undefined;
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (this.gate) await new Promise<void>((r) => this.gate!.push(r));
+    if (this.failWith) throw new Error(this.failWith);
     const sb = { id: `sb${++this.created}`, labels: spec.labels, socketPath: "/nowhere", running: true };
     this.live.set(sb.id, sb);
     return sb;
@@ -42,11 +46,11 @@ const fn = (name: string, memoryMb = 256, maxConcurrency = 1): RunnableFunction 
   sandboxSpec: { image: `img-${name}`, memoryMb, labels: {}, env: {} },
 });
 
-function setup(capacityMb = 1024, idleAfterMs = 0) {
+function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4) {
   const clock = new FakeClock(1_000_000);
   const runtime = new MemoryRuntime();
   const transitions: Transition[] = [];
-  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t), idleAfterMs });
+  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t), idleAfterMs, maxStarts });
   return { clock, runtime, pool, transitions };
 }
 
@@ -166,6 +170,93 @@ test("retiring a function removes its idle containers now and its busy ones when
   pool.release(a.container);
   await new Promise((r) => setImmediate(r));
   t.is(a.container.state, ContainerState.REMOVED);
+});
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+test("a burst during a slow start starts at most maxStarts containers, and a slot that frees first serves the oldest waiter WARM", async (t) => {
+  const { pool, runtime, clock } = setup(8192, 0, 2);
+  const first = await pool.acquire(fn("f"), clock.now() + 60_000);
+  runtime.gate = [];
+  const burst = Array.from({ length: 6 }, () => pool.acquire(fn("f"), clock.now() + 60_000));
+  await settle();
+  t.is(runtime.gate.length, 2, "two starts at once, not one per arrival");
+  pool.release(first.container);
+  const oldest = await burst[0];
+  t.is(oldest.container, first.container);
+  t.is(oldest.startKind, StartKind.WARM);
+  t.true(oldest.queuedUs >= 0n);
+  for (const open of runtime.gate.splice(0)) open();
+  await settle();
+  // The two new containers serve the next two waiters, COLD; then two more starts for the rest.
+  t.deepEqual((await Promise.all(burst.slice(1, 3))).map((l) => l.startKind), [StartKind.COLD, StartKind.COLD]);
+  t.is(runtime.gate.length, 2);
+  for (const open of runtime.gate.splice(0)) open();
+  await settle();
+  t.is(runtime.created, 5);
+  pool.release(oldest.container); // serves waiter 5 warm, no start for it
+  const rest = await Promise.all(burst.slice(3));
+  t.deepEqual(rest.map((l) => l.startKind), [StartKind.COLD, StartKind.COLD, StartKind.WARM]);
+  t.is(runtime.created, 5);
+});
+
+test("a container that finishes starting with nobody waiting any more turns IDLE and serves the next arrival WARM", async (t) => {
+  const { pool, runtime, clock } = setup();
+  const a = await pool.acquire(fn("f"), clock.now() + 1000);
+  runtime.gate = [];
+  const b = pool.acquire(fn("f"), clock.now() + 1000);
+  await settle();
+  pool.release(a.container);
+  t.is((await b).container, a.container);
+  for (const open of runtime.gate.splice(0)) open();
+  await eventually(() => pool.all().filter((c) => c.state === ContainerState.IDLE).length === 1, "the new container to be IDLE", 5000, 5);
+  const c = await pool.acquire(fn("f"), clock.now() + 1000);
+  t.is(c.startKind, StartKind.WARM);
+  t.not(c.container, a.container);
+});
+
+test("a failed start fails the waiters it was started for, and later arrivals try again", async (t) => {
+  const { pool, runtime, clock } = setup();
+  runtime.failWith = "image is gone";
+  await t.throwsAsync(pool.acquire(fn("f"), clock.now() + 60_000), { instanceOf: StartFailedError, message: /image is gone/ });
+  t.is(pool.queued, 0);
+  runtime.failWith = undefined;
+  t.is((await pool.acquire(fn("f"), clock.now() + 1000)).startKind, StartKind.COLD);
+});
+
+const demand = (key: string, over: Partial<FunctionDemand> = {}): FunctionDemand => ({ key, queued: 1, starting: 0, running: 0, maxConcurrency: 1, oldestWaitingSince: 0, ...over });
+
+test("planStarts: slots of starting containers cover waiters before any new start", (t) => {
+  t.is(uncoveredContainers(demand("f", { queued: 5, starting: 2 })), 3);
+  t.is(uncoveredContainers(demand("f", { queued: 5, starting: 2, maxConcurrency: 4 })), 0);
+  t.is(uncoveredContainers(demand("f", { queued: 9, starting: 1, maxConcurrency: 4 })), 2);
+  t.is(uncoveredContainers(demand("f", { queued: 0 })), 0);
+});
+
+test("planStarts: within the node's limit, functions with nothing running first, then the longest waiting", (t) => {
+  const demands = [
+    demand("busy", { queued: 5, running: 3, oldestWaitingSince: 1 }),
+    demand("new", { queued: 1, oldestWaitingSince: 9 }),
+    demand("older-new", { queued: 2, oldestWaitingSince: 5 }),
+  ];
+  t.deepEqual(planStarts(demands, 0, 4), [
+    { key: "older-new", count: 2 },
+    { key: "new", count: 1 },
+    { key: "busy", count: 1 },
+  ]);
+  t.deepEqual(planStarts(demands, 3, 4), [{ key: "older-new", count: 1 }]);
+  t.deepEqual(planStarts(demands, 4, 4), []);
+  t.deepEqual(planStarts(demands, 9, 4), []);
+});
+
+test("planStarts: on a saturated node only functions with no container get one, one each", (t) => {
+  const demands = [demand("busy", { queued: 5, running: 3, oldestWaitingSince: 3 }), demand("warming", { queued: 4, starting: 1, oldestWaitingSince: 1 }), demand("new", { queued: 3, oldestWaitingSince: 2 })];
+  t.deepEqual(planStarts(demands, 0, 4, true), [{ key: "new", count: 1 }]);
+  t.deepEqual(planStarts(demands, 0, 8, false), [
+    { key: "new", count: 3 },
+    { key: "warming", count: 3 },
+    { key: "busy", count: 2 },
+  ]);
 });
 
 test("the container state machine refuses transitions outside its table", (t) => {

@@ -1,0 +1,68 @@
+// Dev aid: CPU profiles of every service process under the throughput load of `npm run bench`.
+// `node dist/bench/profile-mesh.js [seconds]` writes .cpuprofile files and prints the top self-time frames.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readFunctionDir } from "../client/function-dir.js";
+import { createGrpcJsClient } from "../client/grpc-js.js";
+import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
+import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+
+const seconds = Number(process.argv[2] ?? 8);
+const sequential = process.argv[3] === "seq";
+const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-prof-"));
+
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+function top(file: string, n = 25): string[] {
+  const prof = JSON.parse(fs.readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(prof.nodes.map((x) => [x.id, x]));
+  const self = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    const key = `${f.functionName || "(anon)"} ${f.url.replace(/^.*\/(node_modules|dist)\//, "$1/")}:${f.lineNumber}`;
+    const dt = prof.timeDeltas[i] ?? 0;
+    total += dt;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  const idle = self.get("(idle) :-1") ?? 0;
+  return [`busy ${((total - idle) / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms`, ...[...self.entries()].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`)];
+}
+
+async function main() {
+  const names = ["gateway", "balancer", "node-manager"] as const;
+  const nodeArgs = Object.fromEntries(names.map((s) => [s, ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, s)}`]]));
+  const mesh = await LocalMesh.start({ dir: outDir, env: { all: { LOG_LEVEL: "warn" } }, nodeArgs });
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const payload = new TextEncoder().encode("{}");
+  await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
+  for (let i = 0; i < 500; i++) await gateway.invoke({ function: "noop", payload });
+  let done = 0;
+  const until = Date.now() + seconds * 1000;
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: sequential ? 1 : 64 }, async () => {
+      while (Date.now() < until) {
+        await gateway.invoke({ function: "noop", payload });
+        done++;
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${done} invocations, ${(done / ((Date.now() - t0) / 1000)).toFixed(0)}/s; client cpu ${((cpu.user + cpu.system) / 1000 / done).toFixed(3)} ms/invocation`);
+  gateway.close();
+  await mesh.stop();
+  for (const s of names) {
+    const dir = path.join(outDir, s);
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      console.log(`\n== ${s}`);
+      console.log(top(path.join(dir, f)).join("\n"));
+    }
+  }
+  console.log(`\nprofiles in ${outDir}`);
+}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
