@@ -2,7 +2,9 @@
 // `docker run --rm` of the same base image running `node -e 0`). Prints JSON; not a test.
 //   docker_run_ms_p50   the reference
 //   cold_start_ms_p50   first invocation of a deployed no-op function, end to end through the mesh
-//   warm_ms_p50/p99     no-op invocations, sequential, end to end
+//   warm_ms_p50/p99     no-op invocations, sequential, end to end, from @grpc/grpc-js (an independent client)
+//   warm_lean_client_ms_p50/p99  the same from the platform's own lean unary client (common/grpc-unary-client.ts):
+//                       the difference is the client's own cost, not the mesh's
 //   throughput_rps      warm no-op invocations per second from 64 concurrent clients for 10 s
 // Settings: BENCH_COLD_RUNS (10), BENCH_WARM_CALLS (3000), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
 import { execFile } from "node:child_process";
@@ -12,6 +14,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
+import { GrpcUnaryClient } from "../common/grpc-unary-client.js";
 import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
@@ -77,6 +80,16 @@ async function main() {
       warm.push(elapsedMs(t0));
     }
 
+    const lean = new GrpcUnaryClient(mesh.gatewayUrl);
+    const warmLean: number[] = [];
+    for (let i = 0; i < WARM_CALLS; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = await lean.call(GatewayService.method.invoke, { function: "noop", payload });
+      warmLean.push(elapsedMs(t0));
+      if (r.status !== InvocationStatus.OK) throw new Error(`noop: ${InvocationStatus[r.status]}`);
+    }
+    lean.close();
+
     let done = 0;
     const until = Date.now() + THROUGHPUT_S * 1000;
     const t0 = process.hrtime.bigint();
@@ -100,6 +113,8 @@ async function main() {
           cold_vs_docker_run: round(coldP50 / dockerP50, 3),
           warm_ms_p50: round(percentile(warm, 50), 3),
           warm_ms_p99: round(percentile(warm, 99), 3),
+          warm_lean_client_ms_p50: round(percentile(warmLean, 50), 3),
+          warm_lean_client_ms_p99: round(percentile(warmLean, 99), 3),
           throughput_rps: Math.round(throughput),
           samples: { cold: COLD_RUNS, warm: WARM_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
           machine: { cpus: os.cpus().length, node: process.version },
