@@ -41,6 +41,7 @@ async function main() {
   let i = 0;
   await time("gateway (grpc-js)", 2000, () => gw.invoke({ function: "noop", payload }));
   await time("gateway (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "noop", payload }));
+  await time("gateway getFunction (grpc-js)", 2000, () => gw.getFunction({ name: "noop" }));
   await time("gateway getFunction (lean)", 2000, () => gwLean.call(GatewayService.method.getFunction, { name: "noop" }));
   await time("gateway unknown fn (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "nope", payload }).catch(() => {}));
   await time("balancer unknown fn (lean)", 2000, () => bal.call(BalancerService.method.invoke, { invocationId: `b${i++}`, function: { ...fnRef, name: "nope" }, payload }).catch(() => {}));

@@ -89,6 +89,7 @@ export class ContainerPool {
   private readonly readyAt = new Map<Container, number>();
   private arrivals = 0;
   private pumping = false;
+  private closed = false;
   private pumpAgain = false;
 
   constructor(private readonly o: PoolOptions) {}
@@ -144,6 +145,7 @@ export class ContainerPool {
    * Rejects with NoCapacityError when no slot comes before deadlineMs.
    */
   acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
+    if (this.closed) return Promise.reject(new StartFailedError("the node is stopping"));
     const key = queueKey(fn.name, fn.digest);
     const queue = this.queues.get(key);
     if (!queue || queue.waiters.length === 0) {
@@ -244,7 +246,16 @@ export class ContainerPool {
     this.pump();
   }
 
+  /** Stops serving: waiting invocations fail, nothing starts any more, every container is removed. */
   async removeAll(reason: string): Promise<void> {
+    this.closed = true;
+    for (const q of this.queues.values()) {
+      for (const w of q.waiters) {
+        clearTimeout(w.timer);
+        w.reject(new StartFailedError(`the node is stopping (${reason})`));
+      }
+    }
+    this.queues.clear();
     await Promise.all(this.all().map((c) => this.remove(c, reason)));
   }
 
@@ -296,6 +307,7 @@ export class ContainerPool {
 
   /** Starts the containers planStarts asks for, within memory. Re-entrant calls are folded into one more pass. */
   private pump(): void {
+    if (this.closed) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;
@@ -327,7 +339,7 @@ export class ContainerPool {
         if (c.state === ContainerState.STARTING) starting++;
         else if (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY) running++;
       }
-      demands.push({ key, queued: q.waiters.length, starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq });
+      demands.push({ key, queued: q.waiters.length, starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq, oldestWaitMs: Number(q.waiters[0].waited()) / 1000 });
     }
     for (const { key, count } of planStarts(demands, this.starting.size, this.o.maxStarts, this.o.cpuSaturated?.() ?? false)) {
       const fn = this.queues.get(key)!.fn;
@@ -383,6 +395,11 @@ export class ContainerPool {
       return;
     }
     this.starting.delete(c);
+    if (c.state !== ContainerState.STARTING) {
+      // Removed while it started (the node is stopping): Docker's container was not there to remove then.
+      await this.o.runtime.destroy(c.sandbox.id).catch((err: Error) => this.o.logger.error({ container: c.id, err: err.message }, "container removal failed"));
+      return;
+    }
     this.readyAt.set(c, ++this.readyEpoch);
     if (!this.serveQueue(c, startup)) c.transition(ContainerState.IDLE, "started");
     this.pump();

@@ -8,7 +8,7 @@ import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { Container, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
 import { ContainerPool, NoCapacityError, StartFailedError, type RunnableFunction } from "../../services/node-manager/pool.js";
-import { planStarts, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
+import { planStarts, SATURATED_DEFER_MS, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "../../services/node-manager/sandbox/runtime.js";
 
 class MemoryRuntime implements SandboxRuntime {
@@ -224,7 +224,22 @@ test("a failed start fails the waiters it was started for, and later arrivals tr
   t.is((await pool.acquire(fn("f"), clock.now() + 1000)).startKind, StartKind.COLD);
 });
 
-const demand = (key: string, over: Partial<FunctionDemand> = {}): FunctionDemand => ({ key, queued: 1, starting: 0, running: 0, maxConcurrency: 1, oldestWaitingSince: 0, ...over });
+test("stopping fails the waiting invocations, starts nothing more, and removes a container that was still starting", async (t) => {
+  const { pool, runtime, clock } = setup();
+  runtime.gate = [];
+  const waiting = pool.acquire(fn("f"), clock.now() + 60_000);
+  await settle();
+  t.is(runtime.gate.length, 1);
+  const stopped = pool.removeAll("test");
+  await t.throwsAsync(waiting, { instanceOf: StartFailedError, message: /stopping/ });
+  for (const open of runtime.gate.splice(0)) open();
+  await stopped;
+  await eventually(() => runtime.live.size === 0, "the late container to be destroyed", 5000, 5);
+  await t.throwsAsync(pool.acquire(fn("f"), clock.now() + 1000), { instanceOf: StartFailedError });
+  t.is(runtime.created, 1);
+});
+
+const demand = (key: string, over: Partial<FunctionDemand> = {}): FunctionDemand => ({ key, queued: 1, starting: 0, running: 0, maxConcurrency: 1, oldestWaitingSince: 0, oldestWaitMs: 0, ...over });
 
 test("planStarts: slots of starting containers cover waiters before any new start", (t) => {
   t.is(uncoveredContainers(demand("f", { queued: 5, starting: 2 })), 3);
@@ -252,6 +267,9 @@ test("planStarts: within the node's limit, functions with nothing running first,
 test("planStarts: on a saturated node only functions with no container get one, one each", (t) => {
   const demands = [demand("busy", { queued: 5, running: 3, oldestWaitingSince: 3 }), demand("warming", { queued: 4, starting: 1, oldestWaitingSince: 1 }), demand("new", { queued: 3, oldestWaitingSince: 2 })];
   t.deepEqual(planStarts(demands, 0, 4, true), [{ key: "new", count: 1 }]);
+  // Held back too long: one start again for a function with nothing starting.
+  const longWait = [demand("busy", { queued: 5, running: 3, oldestWaitMs: SATURATED_DEFER_MS }), demand("warming", { queued: 4, starting: 1, oldestWaitMs: 60_000 })];
+  t.deepEqual(planStarts(longWait, 0, 4, true), [{ key: "busy", count: 1 }]);
   t.deepEqual(planStarts(demands, 0, 8, false), [
     { key: "new", count: 3 },
     { key: "warming", count: 3 },

@@ -7,6 +7,8 @@
 //     and a slot that frees meanwhile in a running container serves the oldest waiter first;
 //   - when the node's CPUs are saturated, only functions with no container at all get one: a start costs
 //     about a CPU-second, and another container of a function that has some cannot add CPU, only share it.
+//     A waiter is held back so at most SATURATED_DEFER_MS; after that its function gets one start at a
+//     time again (its containers may be held by long invocations that are not what saturates the CPU).
 
 export interface FunctionDemand {
   /** Name and digest: the queue's key. */
@@ -20,7 +22,11 @@ export interface FunctionDemand {
   readonly maxConcurrency: number;
   /** When its oldest waiter arrived (any monotonic unit). */
   readonly oldestWaitingSince: number;
+  /** How long its oldest waiter has waited. */
+  readonly oldestWaitMs: number;
 }
+
+export const SATURATED_DEFER_MS = 2000;
 
 export interface StartPlan {
   readonly key: string;
@@ -42,7 +48,7 @@ export function planStarts(demands: readonly FunctionDemand[], startsInFlight: n
   let free = maxStarts - startsInFlight;
   if (free <= 0) return [];
   const order = demands
-    .filter((d) => !cpuSaturated || d.running + d.starting === 0)
+    .filter((d) => !cpuSaturated || d.running + d.starting === 0 || (d.starting === 0 && d.oldestWaitMs >= SATURATED_DEFER_MS))
     .map((d) => ({ d, need: cpuSaturated ? Math.min(1, uncoveredContainers(d)) : uncoveredContainers(d) }))
     .filter((x) => x.need > 0)
     .sort((a, b) => Number(a.d.running + a.d.starting > 0) - Number(b.d.running + b.d.starting > 0) || a.d.oldestWaitingSince - b.d.oldestWaitingSince);
