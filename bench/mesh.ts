@@ -6,7 +6,8 @@
 //   warm_lean_client_ms_p50/p99  the same from the platform's own lean unary client (common/grpc-unary-client.ts):
 //                       the difference is the client's own cost, not the mesh's
 //   throughput_rps      warm no-op invocations per second from 64 concurrent clients for 10 s
-// Settings: BENCH_COLD_RUNS (10), BENCH_WARM_CALLS (3000), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
+// Settings: BENCH_COLD_RUNS (10), BENCH_WARM_CALLS (3000), BENCH_WARMUP_CALLS (2000: unmeasured calls first,
+// until the JIT of every process on the path has settled), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,6 +24,7 @@ const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const COLD_RUNS = env("BENCH_COLD_RUNS", 10);
 const WARM_CALLS = env("BENCH_WARM_CALLS", 3000);
+const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 2000);
 const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const BASE_IMAGE = process.env.BASE_IMAGE ?? "node:20-bookworm-slim";
@@ -72,7 +74,7 @@ async function main() {
     for (let i = 0; i < COLD_RUNS; i++) await gateway.deleteFunction({ name: `noop-cold-${i}` });
 
     await gateway.deployFunction(readFunctionDir(noop), { timeoutMs: 600_000 });
-    for (let i = 0; i < 200; i++) await invoke("noop");
+    for (let i = 0; i < WARMUP_CALLS; i++) await invoke("noop");
     const warm: number[] = [];
     for (let i = 0; i < WARM_CALLS; i++) {
       const t0 = process.hrtime.bigint();
@@ -81,6 +83,7 @@ async function main() {
     }
 
     const lean = new GrpcUnaryClient(mesh.gatewayUrl);
+    for (let i = 0; i < WARMUP_CALLS; i++) await lean.call(GatewayService.method.invoke, { function: "noop", payload });
     const warmLean: number[] = [];
     for (let i = 0; i < WARM_CALLS; i++) {
       const t0 = process.hrtime.bigint();
@@ -116,7 +119,7 @@ async function main() {
           warm_lean_client_ms_p50: round(percentile(warmLean, 50), 3),
           warm_lean_client_ms_p99: round(percentile(warmLean, 99), 3),
           throughput_rps: Math.round(throughput),
-          samples: { cold: COLD_RUNS, warm: WARM_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
+          samples: { cold: COLD_RUNS, warm: WARM_CALLS, warmup: WARMUP_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
           machine: { cpus: os.cpus().length, node: process.version },
         },
         null,

@@ -9,6 +9,9 @@
 import type * as http2 from "node:http2";
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { DescMethodBiDiStreaming } from "@bufbuild/protobuf";
+import { EnvelopeParser, envelope } from "./grpc-frames.js";
+import { multiplexedMethods } from "./multiplexed-methods.js";
 
 /** A service and its implementation, as given to serve(). */
 export interface ServiceBinding {
@@ -21,6 +24,23 @@ interface UnaryRoute {
   readonly service: DescService;
   readonly method: DescMethod & { input: DescMessage; output: DescMessage };
   readonly impl: (req: unknown, ctx: HandlerContext) => unknown;
+}
+
+/** A `<Method>Stream` route: calls of the unary route, many on one stream (multiplexed-methods.ts). */
+interface MultiplexedRoute {
+  readonly unary: UnaryRoute;
+  readonly stream: DescMethodBiDiStreaming;
+}
+
+/** One open multiplexed stream. */
+interface Channel {
+  inflight: number;
+  /** The client has sent its last message. */
+  ended: boolean;
+  /** The server is stopping: new calls are refused, the stream ends once the running ones are answered. */
+  draining: boolean;
+  finished: boolean;
+  readonly finish: () => void;
 }
 
 const GRPC_CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
@@ -50,6 +70,8 @@ export function encodeGrpcMessage(message: string): string {
 
 export class GrpcUnaryFastPath {
   readonly #routes = new Map<string, UnaryRoute>();
+  readonly #multiplexed = new Map<string, MultiplexedRoute>();
+  readonly #channels = new Set<Channel>();
 
   constructor(
     bindings: readonly ServiceBinding[],
@@ -61,6 +83,18 @@ export class GrpcUnaryFastPath {
         if (method.methodKind !== "unary" || typeof impl !== "function") continue;
         this.#routes.set(`/${b.service.typeName}/${method.name}`, { service: b.service, method: method as UnaryRoute["method"], impl: impl.bind(b.impl) });
       }
+      for (const [name, m] of multiplexedMethods(b.service)) {
+        const unary = this.#routes.get(`/${b.service.typeName}/${name}`);
+        if (unary) this.#multiplexed.set(`/${b.service.typeName}/${m.stream.name}`, { unary, stream: m.stream });
+      }
+    }
+  }
+
+  /** Server stopping: every multiplexed stream refuses new calls and ends once its running calls are answered. */
+  drain(): void {
+    for (const c of this.#channels) {
+      c.draining = true;
+      c.finish();
     }
   }
 
@@ -69,6 +103,11 @@ export class GrpcUnaryFastPath {
     if (req.method !== "POST" || !GRPC_CONTENT_TYPES.has(req.headers["content-type"] ?? "")) return false;
     const encoding = req.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
+    const multiplexed = this.#multiplexed.get(req.url);
+    if (multiplexed) {
+      this.#handleMultiplexed(multiplexed, req, res);
+      return true;
+    }
     const route = this.#routes.get(req.url);
     if (!route) return false;
     this.#handle(route, req, res);
@@ -132,6 +171,91 @@ export class GrpcUnaryFastPath {
         req.stream.off("close", onClose);
       }
     }
+  }
+
+  #handleMultiplexed(route: MultiplexedRoute, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    // Bounds the stream's messages; each call's own limit is checked below, so that an oversize call
+    // fails alone rather than ending the stream of everybody's calls.
+    const parser = new EnvelopeParser(Math.max(this.readMaxBytes, 1024 * 1024) + 64);
+    const { stream } = route;
+    const channel: Channel = {
+      inflight: 0,
+      ended: false,
+      draining: false,
+      finished: false,
+      finish: () => {
+        if (channel.finished || channel.inflight > 0 || !(channel.ended || channel.draining)) return;
+        channel.finished = true;
+        this.#channels.delete(channel);
+        if (res.stream.destroyed) return;
+        res.addTrailers({ "grpc-status": "0" });
+        res.end();
+      },
+    };
+    this.#channels.add(channel);
+    res.stream.once("close", () => this.#channels.delete(channel));
+    res.writeHead(200, { "content-type": "application/grpc" });
+    const failure = (callId: number, err: ConnectError) => toBinary(stream.output, create(stream.output, { callId, status: { code: err.code, message: err.rawMessage } } as never));
+    const answer = (callId: number, response: unknown, err?: ConnectError) => {
+      if (res.stream.destroyed || channel.finished) return;
+      let bytes: Uint8Array;
+      if (err) bytes = failure(callId, err);
+      else {
+        try {
+          const message = isMessage(response, route.unary.method.output) ? response : create(route.unary.method.output, response as never);
+          bytes = toBinary(stream.output, create(stream.output, { callId, response: message } as never));
+        } catch (e) {
+          bytes = failure(callId, new ConnectError(`the handler's answer cannot be encoded: ${(e as Error).message}`, Code.Internal));
+        }
+      }
+      res.write(envelope(bytes));
+    };
+    const call = (body: Buffer) => {
+      let msg: { callId: number; request?: unknown; timeoutMs: number };
+      try {
+        msg = fromBinary(stream.input, body) as never;
+      } catch (err) {
+        throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.InvalidArgument);
+      }
+      if (channel.draining) return answer(msg.callId, undefined, new ConnectError("the server is stopping", Code.Unavailable));
+      if (body.length > this.readMaxBytes + 16) {
+        return answer(msg.callId, undefined, new ConnectError(`message size ${body.length} is larger than configured readMaxBytes ${this.readMaxBytes}`, Code.ResourceExhausted));
+      }
+      channel.inflight++;
+      const timeoutMs = msg.timeoutMs > 0 ? msg.timeoutMs : undefined;
+      const ctx = handlerContext(route.unary, req, () => AbortSignal.timeout(timeoutMs ?? 2 ** 31 - 1), timeoutMs);
+      const input = msg.request ?? create(route.unary.method.input);
+      Promise.resolve()
+        .then(() => route.unary.impl(input, ctx))
+        .then(
+          (out) => answer(msg.callId, out),
+          (err: unknown) => answer(msg.callId, undefined, ConnectError.from(err)),
+        )
+        .finally(() => {
+          channel.inflight--;
+          channel.finish();
+        });
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (channel.finished) return;
+      try {
+        for (const body of parser.push(chunk)) call(body);
+      } catch (err) {
+        // A malformed stream cannot be trusted for its other calls either: end it with the error.
+        channel.finished = true;
+        this.#channels.delete(channel);
+        const e = ConnectError.from(err);
+        if (!res.stream.destroyed) {
+          res.addTrailers({ "grpc-status": String(e.code), "grpc-message": encodeGrpcMessage(e.rawMessage) });
+          res.end();
+        }
+      }
+    });
+    req.on("end", () => {
+      channel.ended = true;
+      channel.finish();
+    });
+    req.on("error", () => {}); // a reset stream: nobody is left to answer
   }
 
   #decode(schema: DescMessage, body: Buffer): unknown {

@@ -133,6 +133,43 @@ export class GrpcUnaryClient {
     });
   }
 
+  /**
+   * Opens a streaming call on the peer's session (for multiplexed-client.ts). The session keeps the
+   * process alive until the returned release is called, as it does for a unary call in flight.
+   */
+  openStream(path: string): { stream: http2.ClientHttp2Stream; retain: () => () => void } {
+    if (this.#closed) throw new ConnectError("client closed", Code.Canceled);
+    let session: http2.ClientHttp2Session;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      session = this.#getSession();
+      stream = session.request({
+        [HTTP2_HEADER_METHOD]: "POST",
+        [HTTP2_HEADER_PATH]: path,
+        [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",
+        [HTTP2_HEADER_TE]: "trailers",
+      });
+    } catch (err) {
+      this.#drop();
+      throw new ConnectError(`cannot reach ${this.#socketPath ?? this.#authority}: ${(err as Error).message}`, Code.Unavailable);
+    }
+    const retain = () => {
+      if (this.#active++ === 0 && !session.destroyed) session.ref();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--this.#active === 0 && !session.destroyed) session.unref();
+      };
+    };
+    return { stream, retain };
+  }
+
+  /** Where calls go, for error messages. */
+  get peer(): string {
+    return this.#socketPath ?? this.#authority;
+  }
+
   close(): void {
     this.#closed = true;
     this.#drop();

@@ -134,6 +134,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     close(graceMs = 10_000) {
       closing ??= (async () => {
         health.set(false);
+        fastPath.drain();
         const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
         // Ask HTTP/2 clients to stop opening streams; HTTP/1.1 idle keep-alive sockets close now.
         for (const s of sessions) s.close();

@@ -4,6 +4,8 @@ import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { GrpcUnaryClient } from "./grpc-unary-client.js";
+import { MultiplexedCaller } from "./multiplexed-client.js";
+import { multiplexedMethods } from "./multiplexed-methods.js";
 
 export interface PeerOptions {
   readonly readMaxBytes?: number;
@@ -18,7 +20,8 @@ export interface Peer<S extends DescService> {
 
 /**
  * url: "http://host:port" or "unix:/path/to.sock". Unary methods go through the lean gRPC client of the
- * fast path (grpc-unary-client.ts), streaming methods through connect-es; both speak gRPC on the wire.
+ * fast path (grpc-unary-client.ts), those with a `<Method>Stream` companion as messages on one shared
+ * stream (multiplexed-client.ts), streaming methods through connect-es; all speak gRPC on the wire.
  */
 export function connectPeer<S extends DescService>(service: S, url: string, options: PeerOptions = {}): Peer<S> {
   const socketPath = url.startsWith("unix:") ? url.slice("unix:".length) : undefined;
@@ -37,14 +40,24 @@ export function connectPeer<S extends DescService>(service: S, url: string, opti
   });
   const client = createClient(service, transport) as Record<string, unknown>;
   const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes });
+  const multiplexed = multiplexedMethods(service);
+  const callers: MultiplexedCaller[] = [];
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const unaryMethod = method as DescMethodUnary;
-    client[method.localName] = (req: never, callOptions?: CallOptions) => unary.call(unaryMethod, req, callOptions);
+    const pair = multiplexed.get(method.name);
+    if (pair) {
+      const caller = new MultiplexedCaller(unary, pair, options.readMaxBytes);
+      callers.push(caller);
+      client[method.localName] = (req: never, callOptions?: CallOptions) => caller.call(req, callOptions);
+    } else {
+      client[method.localName] = (req: never, callOptions?: CallOptions) => unary.call(unaryMethod, req, callOptions);
+    }
   }
   return {
     client: client as Client<S>,
     close: () => {
+      for (const c of callers) c.close();
       unary.close();
       sessionManager.abort();
     },

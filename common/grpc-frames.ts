@@ -1,0 +1,38 @@
+// gRPC's length-prefixed messages on a stream: a 1-byte compressed flag, a 4-byte big-endian length, the
+// message. HTTP/2 DATA frames cut and join them arbitrarily; the parser puts them back together.
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** One uncompressed message as a gRPC envelope. */
+export function envelope(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+export class EnvelopeParser {
+  #buffer: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly readMaxBytes: number) {}
+
+  /** The messages completed by this chunk, in order. Throws a ConnectError on a compressed or oversize one. */
+  push(chunk: Buffer): Buffer[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const out: Buffer[] = [];
+    while (this.#buffer.length >= 5) {
+      if (this.#buffer[0] !== 0) throw new ConnectError("protocol error: compressed message without grpc-encoding", Code.InvalidArgument);
+      const length = this.#buffer.readUInt32BE(1);
+      if (length > this.readMaxBytes) throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`, Code.ResourceExhausted);
+      if (this.#buffer.length < 5 + length) break;
+      out.push(this.#buffer.subarray(5, 5 + length));
+      this.#buffer = this.#buffer.subarray(5 + length);
+    }
+    return out;
+  }
+
+  /** Bytes of an unfinished message (a stream that ends with some is truncated). */
+  get pending(): number {
+    return this.#buffer.length;
+  }
+}
