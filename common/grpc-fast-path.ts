@@ -3,7 +3,9 @@
 // half a millisecond of CPU per call on machinery a unary binary call does not need (web Headers, async
 // iterables, linked abort signals); an invocation crosses four servers, so that decides the warm latency
 // and the throughput of the whole mesh. Everything else (Connect, gRPC-Web, compressed or streaming
-// calls) still goes to connect-node, and both run the same service implementations.
+// calls) still goes to connect-node, and both run the same service implementations. The same path
+// serves the `<Method>Stream` companions of unary methods (multiplexed-methods.ts): many calls as
+// messages on one stream, each run by the unary implementation and answered when it ends.
 // Wire behaviour follows the gRPC HTTP/2 protocol: length-prefixed message, grpc-timeout, status and
 // percent-encoded message in trailers.
 import type * as http2 from "node:http2";
@@ -223,7 +225,8 @@ export class GrpcUnaryFastPath {
       }
       channel.inflight++;
       const timeoutMs = msg.timeoutMs > 0 ? msg.timeoutMs : undefined;
-      const ctx = handlerContext(route.unary, req, () => AbortSignal.timeout(timeoutMs ?? 2 ** 31 - 1), timeoutMs);
+      let signal: AbortSignal | undefined;
+      const ctx = handlerContext(route.unary, req, () => (signal ??= AbortSignal.timeout(timeoutMs ?? 2 ** 31 - 1)), timeoutMs);
       const input = msg.request ?? create(route.unary.method.input);
       Promise.resolve()
         .then(() => route.unary.impl(input, ctx))

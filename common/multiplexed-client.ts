@@ -80,7 +80,9 @@ export class MultiplexedCaller {
     const { stream, retain } = this.client.openStream(`/${streamMethod.parent.typeName}/${streamMethod.name}`);
     const open: OpenStream = { stream, pending: new Map(), release: undefined, retain };
     this.#open = open;
-    const parser = new EnvelopeParser(this.readMaxBytes);
+    // The stream's bound is generous; each answer's own limit is checked below, so that an oversize
+    // answer fails its call alone instead of the stream and every call on it.
+    const parser = new EnvelopeParser(Math.max(this.readMaxBytes, 256 * 1024 * 1024) + 64);
     let status: string | undefined;
     let statusMessage = "";
     const readStatus = (h: http2.IncomingHttpHeaders) => {
@@ -106,6 +108,9 @@ export class MultiplexedCaller {
           msg = fromBinary(streamMethod.output, body) as never;
         } catch {
           continue; // unreadable: its caller times out or fails with the stream
+        }
+        if (body.length > this.readMaxBytes + 16) {
+          msg = { callId: msg.callId, status: { code: Code.ResourceExhausted, message: `response larger than ${this.readMaxBytes} bytes` } };
         }
         const p = open.pending.get(msg.callId);
         if (!p) continue; // timed out already

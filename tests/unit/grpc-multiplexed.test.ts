@@ -1,12 +1,14 @@
 // `<Method>Stream`: many unary calls as messages on one gRPC stream, between our server and our client,
 // over a real socket. Callers must see exactly what separate unary calls would give them.
 import test from "ava";
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLogger } from "../../common/logger.js";
 import { bind, serve, type RunningServer } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
 import { multiplexedMethods } from "../../common/multiplexed-methods.js";
-import { SidecarService } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
+import { RunStreamRequestSchema, RunStreamResponseSchema, SidecarService, type RunStreamResponse } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
 import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 
@@ -27,6 +29,7 @@ async function start(readMaxBytes = 4096): Promise<{ server: RunningServer; stre
           const p = decoder.decode(req.payload);
           if (p.startsWith("fail:")) throw new ConnectError(p.slice(5), Code.FailedPrecondition);
           if (p === "unencodable") return { invocationId: req.invocationId, execUs: -1n };
+          if (p === "big-answer") return { invocationId: req.invocationId, output: new Uint8Array(8192) };
           await new Promise((r) => setTimeout(r, Number(p) || 0));
           return { invocationId: req.invocationId, output: req.payload, execUs: BigInt(Math.max(0, ctx.timeoutMs() ?? 0)) };
         },
@@ -92,6 +95,54 @@ test("a call past its deadline fails alone with DEADLINE_EXCEEDED; an oversize o
     t.is((await peer.client.run({ invocationId: "after", payload: text("0") }, { timeoutMs: 5000 })).invocationId, "after");
   } finally {
     peer.close();
+    await server.close(100);
+  }
+});
+
+test("an answer over the client's limit fails its call alone with RESOURCE_EXHAUSTED", async (t) => {
+  const { server } = await start();
+  const peer = connectPeer(SidecarService, server.url, { readMaxBytes: 2048 });
+  try {
+    const [big, small] = await Promise.allSettled([
+      peer.client.run({ invocationId: "big", payload: text("big-answer") }, { timeoutMs: 5000 }),
+      peer.client.run({ invocationId: "small", payload: text("50") }, { timeoutMs: 5000 }),
+    ]);
+    t.is(big.status === "rejected" && (big.reason as ConnectError).code, Code.ResourceExhausted);
+    t.is(small.status === "fulfilled" && small.value.invocationId, "small");
+  } finally {
+    peer.close();
+    await server.close(100);
+  }
+});
+
+test("it is plain gRPC: a standard client (grpc-js) can speak the stream method", async (t) => {
+  const { server } = await start();
+  const client = new grpc.Client(server.url.replace("http://", ""), grpc.credentials.createInsecure());
+  try {
+    const call = client.makeBidiStreamRequest(
+      "/faas.sidecar.v1.SidecarService/RunStream",
+      (m: Uint8Array) => Buffer.from(m),
+      (b: Buffer) => fromBinary(RunStreamResponseSchema, b),
+    );
+    const answers: RunStreamResponse[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (m: RunStreamResponse) => answers.push(m));
+      call.on("end", resolve);
+      call.on("error", reject);
+    });
+    call.write(toBinary(RunStreamRequestSchema, create(RunStreamRequestSchema, { callId: 7, request: { invocationId: "slow", payload: text("100") } })));
+    call.write(toBinary(RunStreamRequestSchema, create(RunStreamRequestSchema, { callId: 8, request: { invocationId: "bad", payload: text("fail:nope") } })));
+    call.end();
+    await done;
+    t.deepEqual(
+      answers.map((a) => [a.callId, a.response?.invocationId ?? "", a.status?.code ?? 0]),
+      [
+        [8, "", Code.FailedPrecondition],
+        [7, "slow", 0],
+      ],
+    );
+  } finally {
+    client.close();
     await server.close(100);
   }
 });
