@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { GrpcUnaryClient } from "../common/grpc-unary-client.js";
+import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { BalancerService } from "../gen/faas/balancer/v1/balancer_pb.js";
 import { NodeManagerService } from "../gen/faas/nodemanager/v1/node_manager_pb.js";
@@ -21,8 +22,8 @@ async function time(label: string, n: number, f: () => Promise<unknown>) {
     xs.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const c = process.cpuUsage(c0);
-  xs.sort((a, b) => a - b);
-  console.log(`${label.padEnd(28)} p50 ${xs[n >> 1].toFixed(3)} ms  p99 ${xs[Math.floor(n * 0.99)].toFixed(3)} ms  client cpu ${((c.user + c.system) / 1000 / n).toFixed(3)} ms`);
+  const sorted = sortedCopy(xs);
+  console.log(`${label.padEnd(28)} p50 ${nearestRank(sorted, 50).toFixed(3)} ms  p99 ${nearestRank(sorted, 99).toFixed(3)} ms  client cpu ${((c.user + c.system) / 1000 / n).toFixed(3)} ms`);
 }
 
 async function main() {

@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { GrpcUnaryClient } from "../common/grpc-unary-client.js";
+import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
@@ -29,10 +30,7 @@ const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const BASE_IMAGE = process.env.BASE_IMAGE ?? "node:20-bookworm-slim";
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
+const percentile = (values: number[], p: number) => nearestRank(sortedCopy(values), p);
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 const elapsedMs = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 

@@ -9,9 +9,8 @@
 // Wire behaviour follows the gRPC HTTP/2 protocol: length-prefixed message, grpc-timeout, status and
 // percent-encoded message in trailers.
 import type * as http2 from "node:http2";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescMethodBiDiStreaming, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { DescMethodBiDiStreaming } from "@bufbuild/protobuf";
 import { EnvelopeParser, envelope } from "./grpc-frames.js";
 import { multiplexedMethods } from "./multiplexed-methods.js";
 
@@ -157,11 +156,7 @@ export class GrpcUnaryFastPath {
       const out = await route.impl(input, ctx);
       if (res.stream.destroyed) return;
       const message = isMessage(out, route.method.output) ? out : create(route.method.output, out as never);
-      const bytes = toBinary(route.method.output, message);
-      const frame = Buffer.allocUnsafe(5 + bytes.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(bytes.length, 1);
-      frame.set(bytes, 5);
+      const frame = envelope(toBinary(route.method.output, message));
       res.writeHead(200, { "content-type": "application/grpc", ...headerRecord(ctx.responseHeader) });
       res.addTrailers({ "grpc-status": "0", ...headerRecord(ctx.responseTrailer) });
       res.end(frame);

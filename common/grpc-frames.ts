@@ -30,9 +30,4 @@ export class EnvelopeParser {
     }
     return out;
   }
-
-  /** Bytes of an unfinished message (a stream that ends with some is truncated). */
-  get pending(): number {
-    return this.#buffer.length;
-  }
 }

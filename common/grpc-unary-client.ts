@@ -6,6 +6,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
+import { envelope } from "./grpc-frames.js";
 
 export interface UnaryClientOptions {
   /** Largest response message accepted. */
@@ -39,11 +40,7 @@ export class GrpcUnaryClient {
   call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
     if (this.#closed) return Promise.reject(new ConnectError("client closed", Code.Canceled));
     const message = isMessage(input, method.input) ? input : create(method.input, input as never);
-    const bytes = toBinary(method.input, message as MessageShape<I>);
-    const frame = Buffer.allocUnsafe(5 + bytes.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(bytes.length, 1);
-    frame.set(bytes, 5);
+    const frame = envelope(toBinary(method.input, message as MessageShape<I>));
 
     const headers: http2.OutgoingHttpHeaders = {
       [HTTP2_HEADER_METHOD]: "POST",
@@ -200,7 +197,8 @@ export class GrpcUnaryClient {
   }
 }
 
-function decodeGrpcMessage(value: string): string {
+/** grpc-message as sent (percent-encoded), back to text; a malformed escape leaves the value as it is. */
+export function decodeGrpcMessage(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

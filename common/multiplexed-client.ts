@@ -7,7 +7,7 @@ import type * as http2 from "node:http2";
 import { create, fromBinary, isMessage, toBinary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { EnvelopeParser, envelope } from "./grpc-frames.js";
-import type { GrpcUnaryClient } from "./grpc-unary-client.js";
+import { decodeGrpcMessage, type GrpcUnaryClient } from "./grpc-unary-client.js";
 import type { MultiplexedMethod } from "./multiplexed-methods.js";
 
 /** Messages above this go as unary calls of their own. */
@@ -129,7 +129,7 @@ export class MultiplexedCaller {
       const why =
         status === undefined || status === "0"
           ? `the call stream to ${this.client.peer} closed (code ${stream.rstCode})`
-          : `the call stream to ${this.client.peer} failed: ${decodeURIComponentSafe(statusMessage)}`;
+          : `the call stream to ${this.client.peer} failed: ${decodeGrpcMessage(statusMessage)}`;
       if (status === String(Code.Unimplemented)) this.#unsupported = true;
       for (const p of open.pending.values()) {
         clearTimeout(p.timer);
@@ -152,13 +152,5 @@ export class MultiplexedCaller {
       open.release();
       open.release = undefined;
     }
-  }
-}
-
-function decodeURIComponentSafe(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
   }
 }

@@ -2,6 +2,13 @@
 // observed values (never interpolated). Sorting first is the caller's job only through sortedCopy, so
 // a percentile can never be taken over an unsorted list (the ProPack scripts' mistake).
 
+/** The median: the middle value, or the mean of the two middle values of an even count; NaN for none. */
+export function median(values: ArrayLike<number>): number {
+  const s = sortedCopy(values);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 /** An ascending copy of the values (numeric order, not the default string order of Array#sort). */
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(values).sort();

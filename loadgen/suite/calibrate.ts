@@ -1,6 +1,7 @@
 // Calibration through a running gateway: per function, one cold invocation (discarded) and warm-ups, then
 // `repeats` rounds of warm invocations over the points of its work range, back to back or spaced by an idle
 // time; the model is fitted on the median server-side exec time (timings.execUs) of each point.
+import { median } from "../../common/percentiles.js";
 import { fitDurationModel, type DurationModel } from "./model.js";
 import type { BenchFunction } from "./suite.js";
 
@@ -32,12 +33,6 @@ export interface CalibrateOptions {
 export function workAt(fn: BenchFunction, p: number): number {
   const f = Math.min(1, Math.max(0, p));
   return Number((fn.work.min * (fn.work.max / fn.work.min) ** f).toPrecision(6));
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export const DEFAULT_IDLE_MS = 10_000;

@@ -14,5 +14,6 @@ export {
   type MappedFunction,
   type TraceFunction,
 } from "./model.js";
-export { DEFAULT_IDLE_MS, calibrate, median, workAt, type CalibrateOptions, type CalibrationClock, type Invoke } from "./calibrate.js";
+export { median } from "../../common/percentiles.js";
+export { DEFAULT_IDLE_MS, calibrate, workAt, type CalibrateOptions, type CalibrationClock, type Invoke } from "./calibrate.js";
 export { correctWork, refineMapping, type Refined, type RefineOptions, type RefineTarget } from "./refine.js";

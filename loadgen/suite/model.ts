@@ -1,6 +1,7 @@
 // Duration models of the suite's functions (the calibrated curve of exec time over work, and its linear fit
 // execMs ≈ fixedMs + perWorkMs·work), the work size for a target duration, and the mapping of trace functions
 // onto suite functions. All pure.
+import { median } from "../../common/percentiles.js";
 import type { BenchFunction } from "./suite.js";
 
 export interface DurationSample {
@@ -63,10 +64,7 @@ export function measuredCurve(model: DurationModel): DurationSample[] {
   for (const s of model.samples) byWork.set(s.work, [...(byWork.get(s.work) ?? []), s.execMs]);
   const blocks: Array<{ works: number[]; sum: number; n: number }> = [];
   for (const [work, values] of [...byWork].sort((a, b) => a[0] - b[0])) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    blocks.push({ works: [work], sum: median, n: 1 });
+    blocks.push({ works: [work], sum: median(values), n: 1 });
     while (blocks.length > 1 && blocks.at(-2)!.sum / blocks.at(-2)!.n > blocks.at(-1)!.sum / blocks.at(-1)!.n) {
       const last = blocks.pop()!, prev = blocks.at(-1)!;
       prev.works.push(...last.works);

@@ -1,7 +1,7 @@
 // Closing the loop on the mapping: a model predicts, a measurement decides. Each mapped (function, work) is
 // invoked warm a few times; when its median is off the trace's average by more than the tolerance, the
 // work is corrected by the local slope of the function's model (a secant step) and measured again.
-import { median } from "./calibrate.js";
+import { median } from "../../common/percentiles.js";
 import type { DurationModel } from "./model.js";
 import type { BenchFunction } from "./suite.js";
 

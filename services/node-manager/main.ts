@@ -25,10 +25,7 @@ runService("node-manager", async (logger) => {
   const nc = await connectNats(cfg.natsUrl, `node-manager-${cfg.nodeId}`, logger);
   const events = new NodeEvents(nc, cfg.nodeId);
   const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit });
-  // eslint-disable-next-line prefer-const -- the meter pokes the pool, which asks the meter
-  let pool: ContainerPool;
-  const cpu = new CpuMeter(500, () => pool.reconsider());
-  pool = new ContainerPool({
+  const pool = new ContainerPool({
     runtime,
     clock: systemClock,
     logger,
@@ -39,6 +36,8 @@ runService("node-manager", async (logger) => {
     cpuSaturated: () => cpu.utilisation >= cfg.scaleUpCpuLimit,
     onTransition: (t) => events.containerChanged(t),
   });
+  // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
+  const cpu = new CpuMeter(500, () => pool.reconsider());
   const node = new Node({ nodeId: cfg.nodeId, images, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });
   await node.reconcile();
 

@@ -282,8 +282,10 @@ export class ContainerPool {
 
   /** Hands free slots of a ready container to the waiters of its function. True when any was handed. */
   private serveQueue(c: Container, startup?: () => bigint): boolean {
-    const q = this.queues.get(queueKey(c.functionName, c.digest));
+    const key = queueKey(c.functionName, c.digest);
+    const q = this.queues.get(key);
     if (!q || c.retiring) return false;
+    const startedUs = startup?.();
     let served = false;
     while (q.waiters.length > 0 && c.hasCapacity) {
       const w = q.waiters.shift()!;
@@ -293,10 +295,10 @@ export class ContainerPool {
       const waited = w.waited();
       const cold = (this.readyAt.get(c) ?? 0) > w.readyEpoch;
       // A COLD invocation waited for its container's start; any wait before that start began is queueing.
-      const startupUs = cold && startup ? (startup() < waited ? startup() : waited) : 0n;
+      const startupUs = cold && startedUs !== undefined ? (startedUs < waited ? startedUs : waited) : 0n;
       w.resolve({ container: c, channel: this.o.runtime.channel(c.sandbox!), startKind: cold ? StartKind.COLD : StartKind.WARM, queuedUs: waited - startupUs, startupUs });
     }
-    if (q.waiters.length === 0) this.queues.delete(queueKey(c.functionName, c.digest));
+    if (q.waiters.length === 0) this.queues.delete(key);
     return served;
   }
 

@@ -1,5 +1,5 @@
 // When invocations wait for a container slot, how many containers to start and for which function first.
-// Pure: the pool hands in what it observes and applies the answer. Two rules keep a burst from turning
+// Pure: the pool hands in what it observes and applies the answer. Three rules keep a burst from turning
 // into a start storm (every arrival during a slow start creating one more container, which slows every
 // start further, until nothing finishes):
 //   - slots of containers already starting count against the waiting invocations before a new start;
@@ -7,7 +7,7 @@
 //     and a slot that frees meanwhile in a running container serves the oldest waiter first;
 //   - when the node's CPUs are saturated, only functions with no container at all get one: a start costs
 //     about a CPU-second, and another container of a function that has some cannot add CPU, only share it.
-//     A waiter is held back so at most SATURATED_DEFER_MS; after that its function gets one start at a
+//     A waiter is held back at most SATURATED_DEFER_MS; after that its function gets one start at a
 //     time again (its containers may be held by long invocations that are not what saturates the CPU).
 
 export interface FunctionDemand {
