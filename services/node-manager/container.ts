@@ -1,15 +1,28 @@
 // The life of one container, as an explicit state machine (OpenWhisk's ContainerProxy idea): every state
 // change goes through transition(), which checks it against the table and reports it to one listener
 // (the node's event publisher). Nothing else assigns `state`.
+import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerRole, ContainerState } from "../../gen/faas/events/v1/events_pb.js";
+import type { Packages } from "./policies/policy.js";
 import type { Sandbox } from "./sandbox/runtime.js";
 
 export { ContainerRole, ContainerState };
 
+/** The function a container serves, and its limits. A zygote or stem cell serves none (name ""). */
+export interface Assignment {
+  readonly functionName: string;
+  readonly digest: string;
+  readonly memoryMb: number;
+  readonly maxConcurrency: number;
+}
+
+export const NO_FUNCTION: Assignment = { functionName: "", digest: "", memoryMb: 0, maxConcurrency: 0 };
+
 const allowed: Record<ContainerState, readonly ContainerState[]> = {
   [ContainerState.UNSPECIFIED]: [ContainerState.STARTING, ContainerState.IDLE],
   [ContainerState.STARTING]: [ContainerState.BUSY, ContainerState.IDLE, ContainerState.REMOVING],
-  [ContainerState.IDLE]: [ContainerState.BUSY, ContainerState.REMOVING],
+  // IDLE -> STARTING: a zygote or stem cell being lent, or an executor turning into a zygote.
+  [ContainerState.IDLE]: [ContainerState.BUSY, ContainerState.STARTING, ContainerState.REMOVING],
   [ContainerState.BUSY]: [ContainerState.IDLE, ContainerState.REMOVING],
   [ContainerState.REMOVING]: [ContainerState.REMOVED],
   [ContainerState.REMOVED]: [],
@@ -28,7 +41,20 @@ export type TransitionListener = (t: Transition) => void;
 
 export class Container {
   state: ContainerState = ContainerState.UNSPECIFIED;
-  role: ContainerRole = ContainerRole.EXECUTOR;
+  role: ContainerRole;
+  functionName: string;
+  digest: string;
+  memoryMb: number;
+  maxConcurrency: number;
+  /** How it came to serve its current function: COLD (created for it), HELPER (lent), PREWARM (claimed stem cell). */
+  startKind: StartKind;
+  /** When it took its current role. */
+  roleSince: number;
+  /** For a zygote: the function whose executor it was. */
+  formerFunction = "";
+  /** The package set its image holds, and the same as sorted "name@version" for events. */
+  readonly packages: Packages;
+  readonly packageList: readonly string[];
   /** Set once the sandbox is up (STARTING has none yet). */
   sandbox: Sandbox | undefined;
   /** Invocations running now, plus slots promised to callers waiting for this container to start. */
@@ -44,14 +70,43 @@ export class Container {
      * records and ListContainers all name the container by it. Docker's id stays inside the sandbox.
      */
     readonly key: string,
-    readonly functionName: string,
-    readonly digest: string,
-    readonly memoryMb: number,
-    readonly maxConcurrency: number,
+    assignment: Assignment,
+    role: ContainerRole,
+    packages: Packages,
     readonly createdAt: number,
     private readonly onTransition: TransitionListener,
   ) {
+    this.functionName = assignment.functionName;
+    this.digest = assignment.digest;
+    this.memoryMb = assignment.memoryMb;
+    this.maxConcurrency = assignment.maxConcurrency;
+    this.role = role;
+    this.startKind = role === ContainerRole.EXECUTOR ? StartKind.COLD : StartKind.UNSPECIFIED;
+    this.packages = packages;
+    this.packageList = [...packages].map(([p, v]) => `${p}@${v}`).sort();
     this.lastUsedAt = createdAt;
+    this.roleSince = createdAt;
+  }
+
+  /**
+   * Gives the container another role and function (a zygote lent, an executor turned zygote). Published
+   * with the state transition that follows, which the caller makes.
+   */
+  reassign(role: ContainerRole, assignment: Assignment, startKind: StartKind, now: number): void {
+    if (role === ContainerRole.ZYGOTE && this.functionName) this.formerFunction = this.functionName;
+    else if (role !== ContainerRole.ZYGOTE) this.formerFunction = "";
+    this.role = role;
+    this.functionName = assignment.functionName;
+    this.digest = assignment.digest;
+    this.memoryMb = assignment.memoryMb || this.memoryMb;
+    this.maxConcurrency = assignment.maxConcurrency;
+    this.startKind = startKind;
+    this.roleSince = now;
+  }
+
+  /** Serves invocations of a function (an executor or a helper), as opposed to waiting to be lent. */
+  get servesFunction(): boolean {
+    return this.role === ContainerRole.EXECUTOR || this.role === ContainerRole.HELPER;
   }
 
   get id(): string {
@@ -59,7 +114,7 @@ export class Container {
   }
 
   get hasCapacity(): boolean {
-    return this.inflight < this.maxConcurrency && !this.retiring;
+    return this.servesFunction && this.inflight < this.maxConcurrency && !this.retiring;
   }
 
   transition(to: ContainerState, reason: string): void {

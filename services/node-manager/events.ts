@@ -33,6 +33,8 @@ export class NodeEvents {
         atUnixUs: nowUnixUs(),
         reason: t.reason,
         sequence: ++this.sequence,
+        packages: c.packageList as string[],
+        startKind: c.startKind,
       }),
     );
   }

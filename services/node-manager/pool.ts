@@ -1,16 +1,18 @@
 // The containers of one node: which container serves an invocation, when a new one is created, and what
 // is removed. An invocation without a free slot waits in its function's queue and takes the first slot
-// that frees, in a running container or in one started meanwhile; how many containers start is decided
-// by planStarts, which idle containers go by a StartupPolicy; this module applies both.
-// Docker is reached only through the SandboxRuntime interface.
+// that frees: in a running container, in a zygote or stem cell lent to it (the policy picks which), or in
+// a container started meanwhile. How many containers start is decided by planStarts; which idle
+// containers go, turn into zygotes or are started ahead of demand, by a StartupPolicy; this module applies
+// both. Docker is reached only through the SandboxRuntime interface.
 import type { Logger } from "../../common/logger.js";
 import type { Clock } from "../../common/clock.js";
 import { stopwatch } from "../../common/clock.js";
 import { shortId } from "../../common/ids.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { LABELS } from "./labels.js";
-import { Container, ContainerState, type TransitionListener } from "./container.js";
-import type { NodeView, PolicyAction } from "./policies/policy.js";
+import { Container, ContainerRole, ContainerState, NO_FUNCTION, type Assignment, type TransitionListener } from "./container.js";
+import { FunctionHistory } from "./function-history.js";
+import { covers, type ContainerView, type NodeView, type Packages, type PackageSetView, type PolicyAction, type StartupPolicy } from "./policies/policy.js";
 import { planStarts, type FunctionDemand } from "./policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./sandbox/runtime.js";
 
@@ -21,6 +23,28 @@ export interface RunnableFunction {
   readonly memoryMb: number;
   readonly maxConcurrency: number;
   readonly sandboxSpec: SandboxSpec;
+  /** Its exact-pinned dependencies: a zygote covers it when its set holds them all. */
+  readonly dependencies?: Packages;
+  /** The package set its own image holds (what its executors cover once they are zygotes). */
+  readonly packages?: Packages;
+  /** How to hand it a zygote or stem cell; undefined: it cannot be (its code is not on this host). */
+  readonly claim?: ClaimSpec;
+}
+
+export interface ClaimSpec {
+  readonly entry: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** Host directory with the function's code only (for zygotes, whose set covers its packages). */
+  readonly codeDir: string;
+  /** Host directory with its code and all its node_modules (for stem cells, which hold no packages). */
+  readonly fullCodeDir: string;
+}
+
+/** How the node starts containers that wait for a function: stem cells and zygotes of a package set. */
+export interface SpareSpecs {
+  stemCell(): SandboxSpec;
+  zygote(set: PackageSetView): SandboxSpec;
 }
 
 export interface Lease {
@@ -54,6 +78,36 @@ export interface PoolOptions {
   readonly maxStarts: number;
   /** True while the node's CPUs have nothing to spare (see planStarts). Default: never. */
   readonly cpuSaturated?: () => boolean;
+  /** Decides lending and what happens to idle containers. Default: none (nothing is lent). */
+  readonly policy?: StartupPolicy;
+  /** Needed by policies that start stem cells or zygotes. */
+  readonly spares?: SpareSpecs;
+  /** Memory limit of a stem cell or a zygote started empty; a lent one gets its function's. */
+  readonly spareMemoryMb?: number;
+  /** The popular package set (SOCK) with its image, once known. */
+  readonly popularSet?: () => PackageSetView | undefined;
+  /** How long a sidecar may take to turn into a zygote. */
+  readonly zygoteTimeoutMs?: number;
+}
+
+const EMPTY: Packages = new Map();
+
+const assignmentOf = (fn: RunnableFunction): Assignment => ({ functionName: fn.name, digest: fn.digest, memoryMb: fn.memoryMb, maxConcurrency: fn.maxConcurrency });
+
+function containerView(c: Container): ContainerView {
+  return {
+    id: c.id,
+    functionName: c.functionName,
+    role: c.role,
+    state: c.state,
+    inflight: c.inflight,
+    memoryMb: c.memoryMb,
+    lastUsedAt: c.lastUsedAt,
+    createdAt: c.createdAt,
+    roleSince: c.roleSince,
+    packages: c.packages,
+    formerFunction: c.formerFunction,
+  };
 }
 
 /** An invocation waiting for a slot in a container of its function. */
@@ -88,11 +142,16 @@ export class ContainerPool {
   private readyEpoch = 0;
   private readonly readyAt = new Map<Container, number>();
   private arrivals = 0;
+  /** The latest version of every function invoked here (policies may start its executors). */
+  private readonly known = new Map<string, RunnableFunction>();
+  private readonly history: FunctionHistory;
   private pumping = false;
   private closed = false;
   private pumpAgain = false;
 
-  constructor(private readonly o: PoolOptions) {}
+  constructor(private readonly o: PoolOptions) {
+    this.history = new FunctionHistory();
+  }
 
   /** Memory promised to containers that exist or are being created or removed. */
   get reservedMb(): number {
@@ -125,16 +184,15 @@ export class ContainerPool {
   view(): NodeView {
     return {
       memoryCapacityMb: this.o.memoryCapacityMb,
-      containers: this.all().map((c) => ({
-        id: c.id,
-        functionName: c.functionName,
-        state: c.state,
-        inflight: c.inflight,
-        memoryMb: c.memoryMb,
-        lastUsedAt: c.lastUsedAt,
-        createdAt: c.createdAt,
-      })),
+      containers: this.all().map(containerView),
+      functions: [...this.known.values()].map((fn) => this.history.view(fn.name, fn.dependencies ?? EMPTY, fn.memoryMb)),
+      popularSet: this.o.popularSet?.(),
     };
+  }
+
+  /** Asks the policy what to do now and does it. */
+  tick(): void {
+    if (this.o.policy && !this.closed) this.apply(this.o.policy.decide(this.view(), this.o.clock.now()));
   }
 
   /**
@@ -146,6 +204,8 @@ export class ContainerPool {
    */
   acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
     if (this.closed) return Promise.reject(new StartFailedError("the node is stopping"));
+    this.known.set(fn.name, fn);
+    this.history.arrived(fn.name, this.o.clock.now());
     const key = queueKey(fn.name, fn.digest);
     const queue = this.queues.get(key);
     if (!queue || queue.waiters.length === 0) {
@@ -174,6 +234,7 @@ export class ContainerPool {
     container.inflight--;
     container.invocations++;
     container.lastUsedAt = this.o.clock.now();
+    if (!this.busy(container.functionName)) this.history.idle(container.functionName, container.lastUsedAt);
     if (broken || (container.retiring && container.inflight === 0)) {
       void this.remove(container, broken ? "sidecar failed" : "retired");
     } else if (!this.serveQueue(container) && container.inflight === 0 && container.state === ContainerState.BUSY) {
@@ -202,13 +263,36 @@ export class ContainerPool {
   /** Applies a policy's decisions; actions on containers that changed since are skipped. */
   apply(actions: readonly PolicyAction[]): void {
     for (const a of actions) {
-      const c = this.containers.get(a.containerId);
-      if (a.kind === "remove" && c && c.state === ContainerState.IDLE && c.inflight === 0) void this.remove(c, a.reason);
+      if (a.kind === "remove" || a.kind === "become-zygote") {
+        const c = this.containers.get(a.containerId);
+        if (!c || c.state !== ContainerState.IDLE || c.inflight !== 0) continue;
+        if (a.kind === "remove") void this.remove(c, a.reason);
+        else if (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) void this.becomeZygote(c, a.reason);
+      } else if (a.kind === "start-stem-cell") {
+        if (this.o.spares) this.startSpare(ContainerRole.STEM_CELL, this.o.spares.stemCell(), EMPTY, a.reason);
+      } else if (a.kind === "start-zygote") {
+        const set = this.o.popularSet?.();
+        if (this.o.spares && set && set.id === a.setId) this.startSpare(ContainerRole.ZYGOTE, this.o.spares.zygote(set), set.packages, a.reason);
+      } else if (a.kind === "prewarm-executor") {
+        const fn = this.known.get(a.functionName);
+        if (fn && this.starting.size < this.o.maxStarts && this.makeRoom(fn.memoryMb)) void this.coldStart(fn, a.reason);
+      }
     }
+  }
+
+  /** True while an invocation of the function runs or waits here. */
+  private busy(functionName: string): boolean {
+    for (const c of this.containers.values()) if (c.functionName === functionName && c.inflight > 0) return true;
+    for (const q of this.queues.values()) if (q.fn.name === functionName && q.waiters.length > 0) return true;
+    return false;
   }
 
   /** Retires every container of fn that does not run the given digest (all of them when digest is undefined). */
   retire(functionName: string, keepDigest: string | undefined, reason: string): number {
+    if (keepDigest === undefined) {
+      this.known.delete(functionName);
+      this.history.forget(functionName);
+    }
     let n = 0;
     for (const c of this.containers.values()) {
       if (c.functionName !== functionName || c.digest === keepDigest || c.retiring) continue;
@@ -222,7 +306,7 @@ export class ContainerPool {
 
   /** Takes over a running container found after a restart. */
   adopt(sandbox: Sandbox, key: string, fn: RunnableFunction, createdAt: number): Container {
-    const c = new Container(key, fn.name, fn.digest, fn.memoryMb, fn.maxConcurrency, createdAt, this.o.onTransition);
+    const c = new Container(key, assignmentOf(fn), ContainerRole.EXECUTOR, fn.packages ?? EMPTY, createdAt, this.o.onTransition);
     c.sandbox = sandbox;
     c.lastUsedAt = this.o.clock.now();
     this.containers.set(c.id, c);
@@ -262,7 +346,7 @@ export class ContainerPool {
   private findWarm(fn: RunnableFunction): Container | undefined {
     let best: Container | undefined;
     for (const c of this.containers.values()) {
-      if (c.functionName !== fn.name || c.digest !== fn.digest || !c.hasCapacity) continue;
+      if (c.functionName !== fn.name || c.digest !== fn.digest || !c.hasCapacity) continue; // hasCapacity: executors and helpers only
       if (c.state !== ContainerState.IDLE && c.state !== ContainerState.BUSY) continue;
       // Fill the busiest container first, then the most recently used, so that the others can expire.
       if (!best || c.inflight > best.inflight || (c.inflight === best.inflight && c.lastUsedAt > best.lastUsedAt)) best = c;
@@ -296,7 +380,8 @@ export class ContainerPool {
       const cold = (this.readyAt.get(c) ?? 0) > w.readyEpoch;
       // A COLD invocation waited for its container's start; any wait before that start began is queueing.
       const startupUs = cold && startedUs !== undefined ? (startedUs < waited ? startedUs : waited) : 0n;
-      w.resolve({ container: c, channel: this.o.runtime.channel(c.sandbox!), startKind: cold ? StartKind.COLD : StartKind.WARM, queuedUs: waited - startupUs, startupUs });
+      if (cold && c.startKind === StartKind.COLD) this.history.coldStart(c.functionName, this.o.clock.now());
+      w.resolve({ container: c, channel: this.o.runtime.channel(c.sandbox!), startKind: cold ? c.startKind : StartKind.WARM, queuedUs: waited - startupUs, startupUs });
     }
     if (q.waiters.length === 0) this.queues.delete(key);
     return served;
@@ -332,6 +417,7 @@ export class ContainerPool {
       if (warm) this.serveQueue(warm);
     }
     if (this.queues.size === 0) return;
+    this.lendToQueues();
     const demands: FunctionDemand[] = [];
     for (const [key, q] of this.queues) {
       let starting = 0;
@@ -374,12 +460,12 @@ export class ContainerPool {
     return false;
   }
 
-  private async coldStart(fn: RunnableFunction): Promise<void> {
-    const c = new Container(`${this.o.keyPrefix}-${shortId(6)}`, fn.name, fn.digest, fn.memoryMb, fn.maxConcurrency, this.o.clock.now(), this.o.onTransition);
+  private async coldStart(fn: RunnableFunction, reason = "cold start"): Promise<void> {
+    const c = new Container(`${this.o.keyPrefix}-${shortId(6)}`, assignmentOf(fn), ContainerRole.EXECUTOR, fn.packages ?? EMPTY, this.o.clock.now(), this.o.onTransition);
     this.containers.set(c.id, c);
     const startup = stopwatch();
     this.starting.set(c, startup);
-    c.transition(ContainerState.STARTING, "cold start");
+    c.transition(ContainerState.STARTING, reason);
     try {
       c.sandbox = await this.o.runtime.create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, [LABELS.container]: c.id } });
     } catch (err) {
@@ -405,6 +491,115 @@ export class ContainerPool {
     this.readyAt.set(c, ++this.readyEpoch);
     if (!this.serveQueue(c, startup)) c.transition(ContainerState.IDLE, "started");
     this.pump();
+  }
+
+  /**
+   * Lends idle zygotes and stem cells to queues that the containers already starting for them do not
+   * cover, as the policy chooses; a lending is a start (STARTING) of the renter's, so planStarts counts it.
+   */
+  private lendToQueues(): void {
+    const choose = this.o.policy?.chooseLender?.bind(this.o.policy);
+    if (!choose) return;
+    for (const q of this.queues.values()) {
+      const fn = q.fn;
+      if (!fn.claim) continue;
+      let coming = 0;
+      for (const c of this.containers.values()) if (c.state === ContainerState.STARTING && c.functionName === fn.name && c.digest === fn.digest) coming += c.maxConcurrency;
+      while (q.waiters.length > coming) {
+        const deps = fn.dependencies ?? EMPTY;
+        const candidates = this.all().filter(
+          (c) =>
+            c.state === ContainerState.IDLE &&
+            c.inflight === 0 &&
+            !c.retiring &&
+            (c.role === ContainerRole.STEM_CELL || (c.role === ContainerRole.ZYGOTE && covers(c.packages, deps))),
+        );
+        if (candidates.length === 0) return;
+        const now = this.o.clock.now();
+        const id = choose(this.history.view(fn.name, deps, fn.memoryMb), candidates.map(containerView), this.view(), now);
+        const lender = id === undefined ? undefined : this.containers.get(id);
+        if (!lender || !candidates.includes(lender)) break;
+        // A bigger limit than the lender had must fit the node.
+        if (fn.memoryMb > lender.memoryMb && this.o.memoryCapacityMb - this.reservedMb < fn.memoryMb - lender.memoryMb) break;
+        void this.lend(lender, fn);
+        coming += fn.maxConcurrency;
+      }
+    }
+  }
+
+  /**
+   * Hands a zygote (HELPER) or a stem cell (PREWARM) to fn: its code is copied in, its limit resized,
+   * and the sidecar gives the template worker to fn. Then it serves fn's queue like a started container.
+   */
+  private async lend(c: Container, fn: RunnableFunction): Promise<void> {
+    const claim = fn.claim!;
+    const stemCell = c.role === ContainerRole.STEM_CELL;
+    const startup = stopwatch();
+    const previousMb = c.memoryMb;
+    c.reassign(stemCell ? ContainerRole.EXECUTOR : ContainerRole.HELPER, assignmentOf(fn), stemCell ? StartKind.PREWARM : StartKind.HELPER, this.o.clock.now());
+    c.transition(ContainerState.STARTING, `${stemCell ? "claimed by" : "lent to"} ${fn.name}`);
+    const sandbox = c.sandbox!;
+    try {
+      const [codeDir] = await Promise.all([
+        this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir),
+        fn.memoryMb !== previousMb ? this.o.runtime.update(sandbox.id, fn.memoryMb) : undefined,
+      ]);
+      await this.o.runtime.channel(sandbox).client.fork(
+        { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency } },
+        { timeoutMs: Math.max(10_000, claim.timeoutMs) },
+      );
+    } catch (err) {
+      this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "lending failed; the container is removed");
+      await this.remove(c, `lending to ${fn.name} failed`);
+      return;
+    }
+    if (c.state !== ContainerState.STARTING) return; // removed meanwhile (the node is stopping)
+    this.readyAt.set(c, ++this.readyEpoch);
+    if (!this.serveQueue(c, startup)) c.transition(ContainerState.IDLE, "lent; nobody waits any more");
+    this.pump();
+  }
+
+  /** Turns an idle executor into a zygote in place: its worker ends and a clean template takes over. */
+  private async becomeZygote(c: Container, reason: string): Promise<void> {
+    c.reassign(ContainerRole.ZYGOTE, NO_FUNCTION, StartKind.UNSPECIFIED, this.o.clock.now());
+    c.transition(ContainerState.STARTING, reason);
+    try {
+      await this.o.runtime.channel(c.sandbox!).client.becomeZygote({ reason }, { timeoutMs: this.o.zygoteTimeoutMs ?? 30_000 });
+    } catch (err) {
+      this.o.logger.warn({ container: c.id, err: (err as Error).message }, "turning into a zygote failed; the container is removed");
+      await this.remove(c, "zygote conversion failed");
+      return;
+    }
+    if (c.state !== ContainerState.STARTING) return;
+    c.transition(ContainerState.IDLE, "zygote ready");
+    this.pump();
+  }
+
+  /** Starts a stem cell or a zygote of a set: a container waiting for a function to be lent to. */
+  private startSpare(role: ContainerRole, spec: SandboxSpec, packages: Packages, reason: string): void {
+    const memoryMb = this.o.spareMemoryMb ?? 256;
+    if (this.closed || this.starting.size >= this.o.maxStarts || this.o.memoryCapacityMb - this.reservedMb < memoryMb) return;
+    const c = new Container(`${this.o.keyPrefix}-${shortId(6)}`, { ...NO_FUNCTION, memoryMb }, role, packages, this.o.clock.now(), this.o.onTransition);
+    this.containers.set(c.id, c);
+    this.starting.set(c, stopwatch());
+    c.transition(ContainerState.STARTING, reason);
+    void (async () => {
+      try {
+        c.sandbox = await this.o.runtime.create({ ...spec, memoryMb, labels: { ...spec.labels, [LABELS.container]: c.id } });
+      } catch (err) {
+        this.starting.delete(c);
+        this.o.logger.warn({ container: c.id, role: ContainerRole[role], err: (err as Error).message }, "spare container failed to start");
+        await this.remove(c, "failed to start");
+        return;
+      }
+      this.starting.delete(c);
+      if (c.state !== ContainerState.STARTING) {
+        await this.o.runtime.destroy(c.sandbox.id).catch((err: Error) => this.o.logger.error({ container: c.id, err: err.message }, "container removal failed"));
+        return;
+      }
+      c.transition(ContainerState.IDLE, "started");
+      this.pump();
+    })();
   }
 
   private expire(key: string, waiter: Waiter, waitedMs: number): void {

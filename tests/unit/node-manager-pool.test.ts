@@ -5,7 +5,8 @@ import { FakeClock } from "../../common/clock.js";
 import { eventually } from "../helpers/eventually.js";
 import { createLogger } from "../../common/logger.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
-import { Container, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
+import { Container, ContainerRole, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
+import type { StartupPolicy } from "../../services/node-manager/policies/policy.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
 import { ContainerPool, NoCapacityError, StartFailedError, type RunnableFunction } from "../../services/node-manager/pool.js";
 import { planStarts, SATURATED_DEFER_MS, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
@@ -30,27 +31,69 @@ class MemoryRuntime implements SandboxRuntime {
   }
   async pause() {}
   async unpause() {}
-  channel(): Channel {
-    return { client: {} as Channel["client"], close() {} };
+  readonly updates: Array<{ id: string; memoryMb: number }> = [];
+  readonly injected: string[] = [];
+  readonly forks: Array<{ sandbox: string; function: string; codeDir: string }> = [];
+  readonly zygotes: string[] = [];
+  /** Fork fails with this message while set. */
+  forkFailsWith: string | undefined;
+  async update(id: string, memoryMb: number) {
+    this.updates.push({ id, memoryMb });
+  }
+  async inject(_sb: Sandbox, hostDir: string) {
+    this.injected.push(hostDir);
+    return `/run/faas/code/${this.injected.length}`;
+  }
+  channel(sb: Sandbox): Channel {
+    const client = {
+      fork: async (req: { function: string; codeDir: string }) => {
+        if (this.forkFailsWith) throw new Error(this.forkFailsWith);
+        this.forks.push({ sandbox: sb.id, function: req.function, codeDir: req.codeDir });
+        return {};
+      },
+      becomeZygote: async () => {
+        this.zygotes.push(sb.id);
+        return {};
+      },
+    };
+    return { client: client as unknown as Channel["client"], close() {} };
   }
   async list() {
     return [...this.live.values()];
   }
 }
 
-const fn = (name: string, memoryMb = 256, maxConcurrency = 1): RunnableFunction => ({
+const fn = (name: string, memoryMb = 256, maxConcurrency = 1, dependencies: Record<string, string> = {}): RunnableFunction => ({
   name,
   digest: `sha256:${name}`,
   memoryMb,
   maxConcurrency,
   sandboxSpec: { image: `img-${name}`, memoryMb, labels: {}, env: {} },
+  dependencies: new Map(Object.entries(dependencies)),
+  packages: new Map(Object.entries(dependencies)),
+  claim: { entry: "index.js", env: {}, timeoutMs: 1000, codeDir: `/store/${name}/code`, fullCodeDir: `/store/${name}/full` },
 });
 
-function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4) {
+/** Lends the first candidate offered: the pool's side of lending, without a policy's preferences. */
+const lendFirst: StartupPolicy = { name: "lend-first", decide: () => [], chooseLender: (_renter, candidates) => candidates[0]?.id };
+
+function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4, policy?: StartupPolicy) {
   const clock = new FakeClock(1_000_000);
   const runtime = new MemoryRuntime();
   const transitions: Transition[] = [];
-  const pool = new ContainerPool({ runtime, clock, logger: createLogger("test", "silent"), memoryCapacityMb: capacityMb, keyPrefix: "t", onTransition: (t) => transitions.push(t), idleAfterMs, maxStarts });
+  const pool = new ContainerPool({
+    runtime,
+    clock,
+    logger: createLogger("test", "silent"),
+    memoryCapacityMb: capacityMb,
+    keyPrefix: "t",
+    onTransition: (t) => transitions.push(t),
+    idleAfterMs,
+    maxStarts,
+    policy,
+    spareMemoryMb: 128,
+    spares: { stemCell: () => ({ image: "runtime", memoryMb: 128, labels: {}, env: {} }), zygote: (set) => ({ image: set.image, memoryMb: 128, labels: {}, env: {} }) },
+  });
   return { clock, runtime, pool, transitions };
 }
 
@@ -151,7 +194,7 @@ test("the keep-alive policy removes executors idle for the keep-alive time, and 
   t.deepEqual(policy.decide(pool.view(), clock.now()), []);
   clock.advance(1);
   const actions = policy.decide(pool.view(), clock.now());
-  t.deepEqual(actions.map((x) => x.containerId), [a.container.id]);
+  t.deepEqual(actions.map((x) => ("containerId" in x ? x.containerId : x.kind)), [a.container.id]);
   pool.apply(actions);
   await new Promise((r) => setImmediate(r));
   t.is(a.container.state, ContainerState.REMOVED);
@@ -278,10 +321,119 @@ test("planStarts: on a saturated node only functions with no container get one, 
 });
 
 test("the container state machine refuses transitions outside its table", (t) => {
-  const c = new Container("k", "f", "d", 128, 1, 0, () => {});
+  const c = new Container("k", { functionName: "f", digest: "d", memoryMb: 128, maxConcurrency: 1 }, ContainerRole.EXECUTOR, new Map(), 0, () => {});
   c.transition(ContainerState.STARTING, "cold start");
   t.throws(() => c.transition(ContainerState.REMOVED, "skip"), { instanceOf: IllegalTransition });
   c.transition(ContainerState.REMOVING, "failed");
   c.transition(ContainerState.REMOVED, "failed");
   t.throws(() => c.transition(ContainerState.IDLE, "resurrect"), { instanceOf: IllegalTransition });
+});
+
+/** An executor of `lender` that has been turned into a zygote, idle. */
+async function zygoteOf(pool: ContainerPool, runtime: MemoryRuntime, clock: FakeClock, lender: RunnableFunction) {
+  const a = await pool.acquire(lender, clock.now() + 1000);
+  pool.release(a.container);
+  pool.apply([{ kind: "become-zygote", containerId: a.container.id, reason: "test" }]);
+  await eventually(() => a.container.role === ContainerRole.ZYGOTE && a.container.state === ContainerState.IDLE, "the zygote to be ready", 5000, 1);
+  t_assertZygote(runtime, a.container.sandbox!.id);
+  return a.container;
+}
+function t_assertZygote(runtime: MemoryRuntime, sandboxId: string) {
+  if (!runtime.zygotes.includes(sandboxId)) throw new Error("the sidecar was not asked to become a zygote");
+}
+
+test("become-zygote turns an idle executor into a zygote in place: no container is created", async (t) => {
+  const { pool, runtime, clock, transitions } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  t.is(runtime.created, 1);
+  t.is(z.formerFunction, "f");
+  t.is(z.functionName, "");
+  t.false(z.hasCapacity, "a zygote takes no invocations itself");
+  t.deepEqual(transitions.slice(-2).map((x) => [ContainerState[x.to], ContainerRole[x.container.role]]), [["STARTING", "ZYGOTE"], ["IDLE", "ZYGOTE"]]);
+});
+
+test("an idle zygote that covers a function is lent to it (HELPER): code injected, limit resized, template forked", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21", ms: "2.1.3" }));
+  const g = fn("g", 512, 1, { lodash: "4.17.21" });
+  const lease = await pool.acquire(g, clock.now() + 1000);
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.container, z);
+  t.is(z.role, ContainerRole.HELPER);
+  t.is(z.functionName, "g");
+  t.is(runtime.created, 1, "no container was created for g");
+  t.deepEqual(runtime.injected, ["/store/g/code"], "a zygote gets the code only: its set holds the packages");
+  t.deepEqual(runtime.updates, [{ id: z.sandbox!.id, memoryMb: 512 }]);
+  t.deepEqual(runtime.forks.map((f) => f.function), ["g"]);
+  pool.release(lease.container);
+  const again = await pool.acquire(g, clock.now() + 1000);
+  t.is(again.startKind, StartKind.WARM, "a helper then serves its function warm");
+});
+
+test("a zygote whose set lacks a dependency (or has another version) is not lent: the function starts cold", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  const other = await pool.acquire(fn("g", 256, 1, { lodash: "4.17.20" }), clock.now() + 1000);
+  t.is(other.startKind, StartKind.COLD);
+  const missing = await pool.acquire(fn("h", 256, 1, { ms: "2.1.3" }), clock.now() + 1000);
+  t.is(missing.startKind, StartKind.COLD);
+  t.is(runtime.forks.length, 0);
+});
+
+test("a stem cell is claimed by any function (PREWARM) with its full code, node_modules included", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  pool.apply([{ kind: "start-stem-cell", reason: "test" }]);
+  const cell = pool.all()[0];
+  t.is(cell.role, ContainerRole.STEM_CELL);
+  await eventually(() => cell.state === ContainerState.IDLE, "the stem cell to start", 5000, 1);
+  const lease = await pool.acquire(fn("g", 256, 1, { jimp: "1.6.0" }), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.PREWARM);
+  t.is(lease.container, cell);
+  t.is(cell.role, ContainerRole.EXECUTOR);
+  t.deepEqual(runtime.injected, ["/store/g/full"]);
+});
+
+test("without a policy that lends, zygotes are never used", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, undefined);
+  await zygoteOf(pool, runtime, clock, fn("f", 256, 1, {}));
+  const lease = await pool.acquire(fn("g"), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.COLD);
+});
+
+test("a lending that fails removes the zygote and the invocation starts cold instead", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, fn("f"));
+  runtime.forkFailsWith = "template died";
+  const lease = await pool.acquire(fn("g"), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.COLD);
+  t.is(z.state, ContainerState.REMOVED);
+});
+
+test("prewarm-executor starts an executor of a known function ahead of its arrival; the arrival is WARM", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const f = fn("f");
+  const a = await pool.acquire(f, clock.now() + 1000);
+  pool.release(a.container);
+  pool.apply([{ kind: "remove", containerId: a.container.id, reason: "unload" }]);
+  await eventually(() => pool.all().length === 0, "the container to go", 5000, 1);
+  pool.apply([{ kind: "prewarm-executor", functionName: "f", reason: "pre-warm window" }]);
+  await eventually(() => pool.all()[0]?.state === ContainerState.IDLE, "the pre-warmed executor", 5000, 1);
+  const b = await pool.acquire(f, clock.now() + 1000);
+  t.is(b.startKind, StartKind.WARM);
+  t.is(runtime.created, 2);
+});
+
+test("the policy view carries each function's arrivals, idle times and cold starts", async (t) => {
+  const { pool, clock } = setup(1024, 0, 4, lendFirst);
+  const f = fn("f");
+  const a = await pool.acquire(f, clock.now() + 1000);
+  pool.release(a.container);
+  clock.advance(5000);
+  const b = await pool.acquire(f, clock.now() + 1000);
+  pool.release(b.container);
+  const view = pool.view().functions.find((x) => x.name === "f")!;
+  t.is(view.arrivals.length, 2);
+  t.deepEqual(view.idleTimesMs, [5000]);
+  t.is(view.coldStarts.length, 1);
+  t.is(view.idleSince, clock.now());
 });

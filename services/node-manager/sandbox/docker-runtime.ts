@@ -9,7 +9,10 @@ import { SidecarService } from "../../../gen/faas/sidecar/v1/sidecar_pb.js";
 import { LABELS } from "../labels.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./runtime.js";
 
-const SOCKET_IN_CONTAINER = "/run/faas/sidecar.sock";
+const RUN_DIR_IN_CONTAINER = "/run/faas";
+const SOCKET_IN_CONTAINER = `${RUN_DIR_IN_CONTAINER}/sidecar.sock`;
+/** Injected function code lives under the run directory, next to the socket. */
+const CODE_DIR = "code";
 const SOCKET_FILE = "sidecar.sock";
 
 export interface DockerRuntimeOptions {
@@ -53,7 +56,7 @@ export class DockerRuntime implements SandboxRuntime {
           Memory: bytes,
           MemorySwap: bytes, // no swap: the limit is the limit
           PidsLimit: this.o.pidsLimit,
-          Binds: [`${socketDir}:/run/faas`],
+          Binds: [`${socketDir}:${RUN_DIR_IN_CONTAINER}`],
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });
@@ -96,6 +99,18 @@ export class DockerRuntime implements SandboxRuntime {
 
   async unpause(id: string): Promise<void> {
     await this.o.docker.getContainer(id).unpause();
+  }
+
+  async update(id: string, memoryMb: number): Promise<void> {
+    const bytes = memoryMb * 1024 * 1024;
+    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes });
+  }
+
+  async inject(sandbox: Sandbox, hostDir: string): Promise<string> {
+    const name = `${path.basename(hostDir)}-${shortId(4)}`;
+    const target = path.join(path.dirname(sandbox.socketPath), CODE_DIR, name);
+    await linkTree(hostDir, target);
+    return path.posix.join(RUN_DIR_IN_CONTAINER, CODE_DIR, name);
   }
 
   channel(sandbox: Sandbox): Channel {
@@ -191,4 +206,28 @@ export class DockerRuntime implements SandboxRuntime {
       return "";
     }
   }
+}
+
+/**
+ * Copies a directory tree by hard-linking its files (a function's node_modules has thousands: linking is
+ * what makes a claim take milliseconds), copying where linking is impossible (another filesystem).
+ * The files stay root's and read-only to the worker; the directories are new.
+ */
+async function linkTree(from: string, to: string): Promise<void> {
+  await fs.promises.mkdir(to, { recursive: true, mode: 0o755 });
+  const entries = await fs.promises.readdir(from, { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (e) => {
+      const src = path.join(from, e.name);
+      const dst = path.join(to, e.name);
+      if (e.isDirectory()) return linkTree(src, dst);
+      if (e.isSymbolicLink()) return fs.promises.symlink(await fs.promises.readlink(src), dst);
+      try {
+        await fs.promises.link(src, dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+        await fs.promises.copyFile(src, dst);
+      }
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 // The container-runtime interface of a node, kept as small as OpenLambda's sandbox verbs:
-// create, destroy, pause, unpause, channel (plus list, for adopting containers after a restart).
+// create, destroy, pause, unpause, channel, plus update (resize a lent zygote), inject (put a function's
+// code into a running container) and list (adopt containers after a restart).
 // The pool and the policies only ever see this interface; Docker lives behind it.
 import type { Client } from "@connectrpc/connect";
 import type { SidecarService } from "../../../gen/faas/sidecar/v1/sidecar_pb.js";
@@ -34,6 +35,13 @@ export interface SandboxRuntime {
   destroy(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
+  /** Changes the container's memory limit (a zygote lent to a function gets the function's). */
+  update(id: string, memoryMb: number): Promise<void>;
+  /**
+   * Copies a host directory into the running container (its bind-mounted run directory) under a fresh
+   * name; resolves with the path inside the container.
+   */
+  inject(sandbox: Sandbox, hostDir: string): Promise<string>;
   /** A gRPC client to the sidecar of the container. */
   channel(sandbox: Sandbox): Channel;
   /** Containers carrying all of the given labels. */

@@ -1,0 +1,57 @@
+// What the node has seen of each function, for the policies: arrivals, idle times (from the moment it
+// had nothing running to its next arrival) and cold starts. Bounded: only the recent past decides.
+import type { FunctionView, Packages } from "./policies/policy.js";
+
+/** Samples kept per function and kind. */
+export const HISTORY_LENGTH = 512;
+
+interface Record {
+  readonly arrivals: number[];
+  readonly idleTimesMs: number[];
+  readonly coldStarts: number[];
+  idleSince: number | undefined;
+}
+
+function push(list: number[], value: number): void {
+  list.push(value);
+  if (list.length > HISTORY_LENGTH) list.splice(0, list.length - HISTORY_LENGTH);
+}
+
+export class FunctionHistory {
+  readonly #records = new Map<string, Record>();
+
+  #record(name: string): Record {
+    let r = this.#records.get(name);
+    if (!r) {
+      r = { arrivals: [], idleTimesMs: [], coldStarts: [], idleSince: undefined };
+      this.#records.set(name, r);
+    }
+    return r;
+  }
+
+  arrived(name: string, now: number): void {
+    const r = this.#record(name);
+    push(r.arrivals, now);
+    if (r.idleSince !== undefined) push(r.idleTimesMs, Math.max(0, now - r.idleSince));
+    r.idleSince = undefined;
+  }
+
+  /** The function has nothing running or waiting any more. */
+  idle(name: string, now: number): void {
+    if (!name) return;
+    this.#record(name).idleSince = now;
+  }
+
+  coldStart(name: string, now: number): void {
+    push(this.#record(name).coldStarts, now);
+  }
+
+  forget(name: string): void {
+    this.#records.delete(name);
+  }
+
+  view(name: string, dependencies: Packages, memoryMb: number): FunctionView {
+    const r = this.#record(name);
+    return { name, dependencies, memoryMb, arrivals: r.arrivals, idleTimesMs: r.idleTimesMs, coldStarts: r.coldStarts, idleSince: r.idleSince };
+  }
+}
