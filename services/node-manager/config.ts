@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
+import { POLICY_NAMES } from "./policies/index.js";
 
 export const nodeManagerSchema = {
   nodeId: str("NODE_ID", "node-1", "Name of this node; labels its containers and its NATS subjects."),
@@ -11,10 +12,20 @@ export const nodeManagerSchema = {
   dockerSocket: str("DOCKER_SOCKET", "/var/run/docker.sock", "Docker engine API socket."),
   runDir: str("NODE_RUN_DIR", "", "Host directory for the containers' sidecar sockets; default $TMPDIR/faas-run-NODE_ID. Must be the same path on the Docker host."),
   buildDir: str("NODE_BUILD_DIR", "", "Scratch directory for function image builds; default $TMPDIR/faas-build-NODE_ID."),
+  codeDir: str("NODE_CODE_DIR", "", "Host directory keeping every prepared function's code, with and without its node_modules, for injecting into stem cells and zygotes; default $TMPDIR/faas-code-NODE_ID."),
+  zygoteBuilderUrl: str("ZYGOTE_BUILDER_URL", "http://127.0.0.1:7103", "zygote-builder, asked for each function's package set (its image is what the function image builds FROM). When it does not answer, functions build on the plain runtime image."),
   runtimeImage: str("RUNTIME_IMAGE", "faas/runtime-nodejs20:dev", "Image function images build FROM (built by images/build.sh)."),
   memoryMb: int("NODE_MEMORY_MB", 0, "Memory this node gives to containers; 0: 75% of the host's memory.", { min: 0 }),
-  policy: oneOf("NODE_POLICY", "keepalive", ["keepalive"] as const, "Start-up policy deciding which idle containers go."),
-  keepAliveMs: int("KEEP_ALIVE_MS", 600_000, "Idle time after which the keepalive policy removes an executor (OpenWhisk default 10 min).", { min: 0 }),
+  policy: oneOf("NODE_POLICY", "keepalive", POLICY_NAMES, "Start-up policy: keepalive (fixed idle keep-alive), prewarm (OpenWhisk stem cells), sock (zygotes of the most popular packages), pagurus (idle executors become zygotes lent to similar functions), histogram (hybrid-histogram keep-alive and pre-warm windows)."),
+  keepAliveMs: int("KEEP_ALIVE_MS", 600_000, "Idle time after which a container is removed (OpenWhisk default 10 min); every policy but histogram uses it.", { min: 0 }),
+  stemCells: int("STEM_CELLS", 2, "prewarm: stem cells kept ready.", { min: 0, max: 1000 }),
+  sockZygotes: int("SOCK_ZYGOTES", 2, "sock: zygotes of the popular package set kept ready.", { min: 0, max: 1000 }),
+  zygoteTimeDefaultMs: int("ZYGOTE_TIME_DEFAULT_MS", 60_000, "pagurus: idle time after which an executor becomes a zygote while too few arrivals of its function are known; after that the 95th percentile of its inter-arrival gaps.", { min: 0 }),
+  zygoteMinArrivals: int("ZYGOTE_MIN_ARRIVALS", 10, "pagurus: inter-arrival gaps needed before the zygote time adapts to the function.", { min: 1 }),
+  maxLendersPerFunction: int("MAX_LENDERS_PER_FUNCTION", 2, "pagurus: zygotes that may come from one function's executors at once.", { min: 0 }),
+  histogramFallbackKeepAliveMs: int("HISTOGRAM_FALLBACK_KEEP_ALIVE_MS", 0, "histogram: keep-alive for functions whose idle-time histogram is not representative; 0: KEEP_ALIVE_MS.", { min: 0 }),
+  spareMemoryMb: int("SPARE_MEMORY_MB", 256, "Memory limit of a stem cell or a SOCK zygote until it is lent (then its function's limit applies).", { min: 32 }),
+  usageSampleMs: int("USAGE_SAMPLE_MS", 2000, "Interval of the resident-memory samples of the node's containers (published on faas.usage.NODE_ID).", { min: 100 }),
   idleAfterMs: int("IDLE_AFTER_MS", 100, "A container without invocations is reported IDLE after this long; back-to-back invocations keep it BUSY (0: at once).", { min: 0 }),
   reaperIntervalMs: int("REAPER_INTERVAL_MS", 1000, "How often the policy is consulted.", { min: 10 }),
   startTimeoutMs: int("CONTAINER_START_TIMEOUT_MS", 30_000, "How long a new container may take until its sidecar answers.", { min: 100 }),
@@ -26,7 +37,7 @@ export const nodeManagerSchema = {
   npmInstallTimeoutMs: int("NPM_INSTALL_TIMEOUT_MS", 300_000, "Limit on installing a function's dependencies at deploy.", { min: 1000 }),
 };
 
-export type NodeManagerConfig = ConfigOf<typeof nodeManagerSchema> & { readonly runDir: string; readonly buildDir: string; readonly memoryMb: number; readonly maxStarts: number };
+export type NodeManagerConfig = ConfigOf<typeof nodeManagerSchema> & { readonly runDir: string; readonly buildDir: string; readonly codeDir: string; readonly memoryMb: number; readonly maxStarts: number };
 
 export function loadNodeManagerConfig(env: NodeJS.ProcessEnv = process.env): NodeManagerConfig {
   const c = loadConfig(nodeManagerSchema, env);
@@ -34,6 +45,7 @@ export function loadNodeManagerConfig(env: NodeJS.ProcessEnv = process.env): Nod
     ...c,
     runDir: c.runDir || path.join(os.tmpdir(), `faas-run-${c.nodeId}`),
     buildDir: c.buildDir || path.join(os.tmpdir(), `faas-build-${c.nodeId}`),
+    codeDir: c.codeDir || path.join(os.tmpdir(), `faas-code-${c.nodeId}`),
     memoryMb: c.memoryMb || Math.floor((os.totalmem() / 1024 / 1024) * 0.75),
     maxStarts: c.maxStarts || Math.max(2, os.availableParallelism()),
   };

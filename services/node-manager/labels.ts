@@ -11,6 +11,8 @@ export const LABELS = {
   container: "faas.container",
   /** A function image's spec, protobuf in base64. */
   spec: "faas.spec",
+  /** A container started without a function: "stem-cell" or "zygote". */
+  role: "faas.role",
   /** The name of a container's socket directory under the node's run dir. */
   socketDir: "faas.socket-dir",
 } as const;

@@ -1,16 +1,22 @@
-// Fixed keep-alive, OpenWhisk's default: an executor idle for keepAliveMs is removed.
-import { ContainerState } from "../container.js";
+// Fixed keep-alive, OpenWhisk's default: any container idle for keepAliveMs is removed, whatever its role
+// (executor, helper, zygote, stem cell): this policy creates no zygotes or stem cells itself, but containers
+// adopted after a restart or left by another policy must not stay forever.
+import { checkInt, keepAliveRemovals } from "./common.js";
 import type { NodeView, PolicyAction, StartupPolicy } from "./policy.js";
 
 export const OPENWHISK_KEEP_ALIVE_MS = 10 * 60_000;
 
-export function keepAlivePolicy(keepAliveMs: number = OPENWHISK_KEEP_ALIVE_MS): StartupPolicy {
+export interface KeepAliveOptions {
+  /** Idle time after which a container is removed (ms). Default 10 min (OpenWhisk). */
+  readonly keepAliveMs?: number;
+}
+
+export function keepAlivePolicy(options: number | KeepAliveOptions = {}): StartupPolicy {
+  const keepAliveMs = checkInt("keepAliveMs", (typeof options === "number" ? options : options.keepAliveMs) ?? OPENWHISK_KEEP_ALIVE_MS, 0);
   return {
     name: "keepalive",
     decide(view: NodeView, nowMs: number): PolicyAction[] {
-      return view.containers
-        .filter((c) => c.state === ContainerState.IDLE && c.inflight === 0 && nowMs - c.lastUsedAt >= keepAliveMs)
-        .map((c) => ({ kind: "remove", containerId: c.id, reason: `idle for ${nowMs - c.lastUsedAt} ms >= keep-alive ${keepAliveMs} ms` }));
+      return keepAliveRemovals(view.containers, nowMs, keepAliveMs);
     },
   };
 }

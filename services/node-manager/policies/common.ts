@@ -1,0 +1,106 @@
+// Small pure helpers shared by the start-up policies. Time is plain milliseconds (the pool's clock).
+import { ContainerState } from "../container.js";
+import type { ContainerView, FunctionView, NodeView, Packages, PolicyAction } from "./policy.js";
+
+/**
+ * How long a container has been idle: since its last use (the pool stamps lastUsedAt when a slot is taken
+ * and given back; a container never used keeps its creation time). Every policy measures idleness this way,
+ * so a Pagurus zygote's keep-alive runs from its last invocation as an executor (its zygote time is part of
+ * its keep-alive, not added to it) and the memory budget stays comparable with fixed keep-alive.
+ */
+export function idleMs(c: ContainerView, nowMs: number): number {
+  return nowMs - c.lastUsedAt;
+}
+
+/** IDLE with nothing in flight: the only containers a policy may remove or convert. */
+export function isIdle(c: ContainerView): boolean {
+  return c.state === ContainerState.IDLE && c.inflight === 0;
+}
+
+/** Not on its way out: STARTING, IDLE or BUSY. */
+export function isLive(c: ContainerView): boolean {
+  return c.state === ContainerState.STARTING || c.state === ContainerState.IDLE || c.state === ContainerState.BUSY;
+}
+
+/** Remove actions for idle containers (of the roles `applies` accepts) idle for at least keepAliveMs. */
+export function keepAliveRemovals(
+  containers: readonly ContainerView[],
+  nowMs: number,
+  keepAliveMs: number,
+  applies: (c: ContainerView) => boolean = () => true,
+): PolicyAction[] {
+  return containers
+    .filter((c) => applies(c) && isIdle(c) && idleMs(c, nowMs) >= keepAliveMs)
+    .map((c) => ({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${keepAliveMs} ms` }));
+}
+
+/**
+ * Nearest-rank percentile (q in (0, 100]) of the values: the ceil(q·n/100)-th smallest. Undefined for no
+ * values. Integer arithmetic on q·n keeps ranks exact (0.95·20 is 19, not 19.000000000000004).
+ */
+export function percentileNearestRank(values: readonly number[], q: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((q * sorted.length) / 100)));
+  return sorted[rank - 1];
+}
+
+/** Gaps between consecutive arrivals (arrivals are oldest first). */
+export function interArrivalGaps(arrivals: readonly number[]): number[] {
+  const gaps: number[] = [];
+  for (let i = 1; i < arrivals.length; i++) gaps.push(arrivals[i] - arrivals[i - 1]);
+  return gaps;
+}
+
+/** Packages held by both at the same version. */
+export function sharedPackages(a: Packages, b: Packages): number {
+  let n = 0;
+  for (const [pkg, version] of a) if (b.get(pkg) === version) n++;
+  return n;
+}
+
+/**
+ * Jaccard similarity of two package sets, a package shared only at the same version. Two empty sets are
+ * identical (1): an empty zygote is the perfect match for a function without dependencies.
+ */
+export function jaccard(a: Packages, b: Packages): number {
+  const shared = sharedPackages(a, b);
+  const union = a.size + b.size - shared;
+  return union === 0 ? 1 : shared / union;
+}
+
+/** Packages of the set the dependencies do not need (a zygote's waste for that renter). */
+export function extraPackages(set: Packages, dependencies: Packages): number {
+  return set.size - sharedPackages(set, dependencies);
+}
+
+export function samePackages(a: Packages, b: Packages): boolean {
+  return a.size === b.size && sharedPackages(a, b) === a.size;
+}
+
+/** Cold starts of the function within the last windowMs (inclusive of the window's start). */
+export function recentColdStarts(fn: FunctionView | undefined, nowMs: number, windowMs: number): number {
+  if (!fn) return 0;
+  let n = 0;
+  for (const t of fn.coldStarts) if (t >= nowMs - windowMs && t <= nowMs) n++;
+  return n;
+}
+
+export function functionsByName(view: NodeView): Map<string, FunctionView> {
+  return new Map(view.functions.map((f) => [f.name, f]));
+}
+
+/** Deterministic id order (plain code-unit comparison, no locale). */
+export function byId(a: ContainerView, b: ContainerView): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export function checkInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+export function checkNumber(name: string, value: number, min: number, max = Infinity): number {
+  if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`${name} must be a number in [${min}, ${max}], got ${value}`);
+  return value;
+}

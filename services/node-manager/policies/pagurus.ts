@@ -1,0 +1,177 @@
+// Pagurus (ATC'22), done right: an idle executor of f is turned in place into a zygote (its image already
+// holds f's package set S; the sidecar ends f's worker, wipes its directory and keeps a template worker with
+// S imported) once it has been idle for f's zygote time; the zygote is then lent to any function g whose
+// dependencies S covers, which forks a helper worker from it instead of cold-starting a container.
+//
+// Zygote time of f: the 95th percentile (nearest rank over the sorted gaps) of f's inter-arrival gaps once
+// at least `minArrivals` gaps are known, `defaultZygoteTimeMs` before; bounded to
+// [minZygoteTimeMs, keepAliveMs - 1] so the conversion always happens before keep-alive removal (a zygote
+// time of keepAliveMs or more would mean "never a zygote", which is the keepalive baseline, not Pagurus).
+// Idleness is measured from the last use everywhere, so a zygote's keep-alive runs from f's last invocation
+// on it: zygote time is spent inside the keep-alive window, the memory budget equals fixed keep-alive's.
+//
+// decide():
+//   1. Executors, zygotes, helpers (and adopted stem cells) idle ≥ keepAliveMs are removed.
+//   2. An IDLE executor (inflight 0) of f idle ≥ zygoteTime(f) qualifies for `become-zygote`, except:
+//      - lender bound: at most `maxLendersPerFunction` ZYGOTE containers (not REMOVING/REMOVED) with
+//        formerFunction f exist at once, conversions emitted in this same call included;
+//      - warm executor: f's last non-zygote container (executor or helper serving f, STARTING/IDLE/BUSY) is
+//        not converted while f had an arrival within its zygote time. Pagurus keeps the executors a function
+//        needs; a function still arriving keeps one warm container, the surplus ones become lenders. (In the
+//        single-container case the container served that arrival, so it is not idle ≥ zygote time anyway;
+//        the rule matters when several containers of f exist or an arrival is still queued.)
+//   3. Qualifying executors are converted in this order: first those whose package set covers the most
+//      *other* functions with recent cold starts (coldStarts within the last keepAliveMs) — the lenders other
+//      functions are waiting for; f's own cold starts do not count, its executor serves f warm already — then
+//      the longest idle, then id. The order decides who gets the lender slots of a function and the order in
+//      which the pool applies the actions.
+//
+// chooseLender(renter, candidates): always lends when a candidate exists (a helper fork beats a cold start
+// whatever the renter's history; keeping a zygote back for a hypothetical later renter costs a sure cold
+// start now). Candidates are ranked, never at random:
+//   (a) highest Jaccard similarity between the zygote's packages and the renter's dependencies;
+//   (b) fewest packages beyond the renter's needs. With coverage given (a) and (b) agree for one renter, so
+//       (b) only matters if the pool ever hands in a non-covering candidate;
+//   (c) a zygote that robs no struggling function first: a zygote "robs" when its formerFunction is set, is
+//       not the renter, and had cold starts within the last keepAliveMs — that function will need it (or a
+//       fork of it) itself. A zygote formerly of the renter, of an idle function, or with no former function
+//       (started empty, a stem cell) does not rob;
+//   (d) the most recently converted (largest roleSince): older zygotes are closer to their keep-alive end
+//       and are the ones removed first, the newest has the most life left as a helper;
+//   (e) id order.
+import { ContainerRole } from "../container.js";
+import {
+  byId,
+  checkInt,
+  extraPackages,
+  functionsByName,
+  idleMs,
+  interArrivalGaps,
+  isIdle,
+  isLive,
+  jaccard,
+  keepAliveRemovals,
+  percentileNearestRank,
+  recentColdStarts,
+} from "./common.js";
+import { OPENWHISK_KEEP_ALIVE_MS } from "./keepalive.js";
+import { covers, type ContainerView, type FunctionView, type NodeView, type PolicyAction, type StartupPolicy } from "./policy.js";
+
+export const DEFAULT_ZYGOTE_TIME_MS = 60_000;
+export const DEFAULT_MIN_ARRIVALS = 10;
+export const DEFAULT_MIN_ZYGOTE_TIME_MS = 1_000;
+export const DEFAULT_MAX_LENDERS_PER_FUNCTION = 2;
+export const ZYGOTE_TIME_PERCENTILE = 95;
+
+export interface PagurusOptions {
+  /** Idle time after which an executor, zygote or helper is removed (ms). Default 10 min. */
+  readonly keepAliveMs?: number;
+  /** Zygote time while fewer than minArrivals inter-arrival gaps are known (ms). Default 60 s. */
+  readonly defaultZygoteTimeMs?: number;
+  /** Inter-arrival gaps needed before the 95th percentile is trusted. Default 10. */
+  readonly minArrivals?: number;
+  /** Lower bound of the zygote time (ms). Default 1 s. */
+  readonly minZygoteTimeMs?: number;
+  /** Zygotes formerly executors of one function that may exist at once. Default 2. */
+  readonly maxLendersPerFunction?: number;
+}
+
+interface PagurusSettings {
+  readonly keepAliveMs: number;
+  readonly defaultZygoteTimeMs: number;
+  readonly minArrivals: number;
+  readonly minZygoteTimeMs: number;
+  readonly maxLendersPerFunction: number;
+}
+
+function settings(o: PagurusOptions): PagurusSettings {
+  const s = {
+    keepAliveMs: checkInt("keepAliveMs", o.keepAliveMs ?? OPENWHISK_KEEP_ALIVE_MS, 2),
+    defaultZygoteTimeMs: checkInt("defaultZygoteTimeMs", o.defaultZygoteTimeMs ?? DEFAULT_ZYGOTE_TIME_MS, 0),
+    minArrivals: checkInt("minArrivals", o.minArrivals ?? DEFAULT_MIN_ARRIVALS, 1),
+    minZygoteTimeMs: checkInt("minZygoteTimeMs", o.minZygoteTimeMs ?? DEFAULT_MIN_ZYGOTE_TIME_MS, 0),
+    maxLendersPerFunction: checkInt("maxLendersPerFunction", o.maxLendersPerFunction ?? DEFAULT_MAX_LENDERS_PER_FUNCTION, 0),
+  };
+  if (s.minZygoteTimeMs >= s.keepAliveMs) {
+    throw new RangeError(`minZygoteTimeMs (${s.minZygoteTimeMs}) must be below keepAliveMs (${s.keepAliveMs})`);
+  }
+  return s;
+}
+
+/** f's zygote time: p95 of its inter-arrival gaps once minArrivals gaps are known, the default before; bounded. */
+export function zygoteTimeMs(fn: FunctionView | undefined, options: PagurusOptions = {}): number {
+  const s = settings(options);
+  return zygoteTime(fn, s);
+}
+
+function zygoteTime(fn: FunctionView | undefined, s: PagurusSettings): number {
+  const gaps = fn ? interArrivalGaps(fn.arrivals) : [];
+  const raw = gaps.length >= s.minArrivals ? percentileNearestRank(gaps, ZYGOTE_TIME_PERCENTILE)! : s.defaultZygoteTimeMs;
+  return Math.min(s.keepAliveMs - 1, Math.max(s.minZygoteTimeMs, raw));
+}
+
+export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
+  const s = settings(options);
+  const { keepAliveMs } = s;
+  return {
+    name: "pagurus",
+    decide(view: NodeView, nowMs: number): PolicyAction[] {
+      const actions = keepAliveRemovals(view.containers, nowMs, keepAliveMs);
+      const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
+      const fns = functionsByName(view);
+      const zt = new Map<string, number>();
+      const ztOf = (name: string): number => {
+        let t = zt.get(name);
+        if (t === undefined) zt.set(name, (t = zygoteTime(fns.get(name), s)));
+        return t;
+      };
+
+      // Functions with recent cold starts: the ones waiting for a lender.
+      const coldFns = view.functions.filter((f) => recentColdStarts(f, nowMs, keepAliveMs) > 0);
+      const candidates = view.containers
+        .filter((c) => c.role === ContainerRole.EXECUTOR && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
+        .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
+        .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
+      if (candidates.length === 0) return actions;
+
+      const lenders = new Map<string, number>();
+      const nonZygotes = new Map<string, number>();
+      for (const c of view.containers) {
+        if (!isLive(c) || removed.has(c.id)) continue;
+        if (c.role === ContainerRole.ZYGOTE) {
+          if (c.formerFunction !== "") lenders.set(c.formerFunction, (lenders.get(c.formerFunction) ?? 0) + 1);
+        } else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && c.functionName !== "") {
+          nonZygotes.set(c.functionName, (nonZygotes.get(c.functionName) ?? 0) + 1);
+        }
+      }
+      for (const { c, serves } of candidates) {
+        const f = c.functionName;
+        const t = ztOf(f);
+        const lent = lenders.get(f) ?? 0;
+        if (lent >= s.maxLendersPerFunction) continue;
+        const left = nonZygotes.get(f) ?? 0;
+        const arrivals = fns.get(f)?.arrivals ?? [];
+        const last = arrivals.length > 0 ? arrivals[arrivals.length - 1] : undefined;
+        if (left <= 1 && last !== undefined && nowMs - last < t) continue;
+        lenders.set(f, lent + 1);
+        nonZygotes.set(f, left - 1);
+        actions.push({
+          kind: "become-zygote",
+          containerId: c.id,
+          reason: `idle for ${idleMs(c, nowMs)} ms >= zygote time ${t} ms of ${f}; covers ${serves} function(s) with recent cold starts`,
+        });
+      }
+      return actions;
+    },
+    chooseLender(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
+      const fns = functionsByName(view);
+      const robs = (c: ContainerView): number =>
+        c.formerFunction !== "" && c.formerFunction !== renter.name && recentColdStarts(fns.get(c.formerFunction), nowMs, keepAliveMs) > 0 ? 1 : 0;
+      const ranked = candidates
+        .filter((c) => isIdle(c))
+        .map((c) => ({ c, sim: jaccard(c.packages, renter.dependencies), waste: extraPackages(c.packages, renter.dependencies), robs: robs(c) }))
+        .sort((a, b) => b.sim - a.sim || a.waste - b.waste || a.robs - b.robs || b.c.roleSince - a.c.roleSince || byId(a.c, b.c));
+      return ranked[0]?.c.id;
+    },
+  };
+}
