@@ -4,9 +4,10 @@ import { nowUnixUs, systemClock } from "../../common/clock.js";
 import { connectNats, subjects, subscribeEvents } from "../../common/nats.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
-import { ContainerStateChangedSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { ContainerStateChangedSchema, FunctionEventSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
 import { ClusterView, type NodeState } from "./cluster-view.js";
 import { loadBalancerConfig } from "./config.js";
+import { FunctionCatalog } from "./function-catalog.js";
 import { NodeClients } from "./node-clients.js";
 import { balancerService } from "./service.js";
 
@@ -32,13 +33,20 @@ runService("balancer", async (logger) => {
     return live;
   };
 
+  const functions = new FunctionCatalog();
   const nc = await connectNats(cfg.natsUrl, "balancer", logger);
   const subs = [
+    // Functions deployed before this balancer started stay unknown (only stem cells serve them without a
+    // cold start) until they are redeployed or prepared again through it.
+    subscribeEvents(nc, subjects.functions, FunctionEventSchema, logger, (e) => {
+      if (e.event.case === "deployed" && e.event.value.spec) functions.deployed(e.event.value.spec);
+      else if (e.event.case === "removed") functions.removed(e.event.value.name);
+    }),
     subscribeEvents(nc, subjects.allNodes, NodeHeartbeatSchema, logger, (hb) => view.heartbeat(hb)),
     subscribeEvents(nc, subjects.allContainers, ContainerStateChangedSchema, logger, (e) => view.containerChanged(e)),
   ];
   const resyncTimer = setInterval(() => view.live().forEach((n) => void resync(n)), cfg.resyncMs);
-  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, nodes, logger, liveNodes })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
 
   return {
     async stop() {

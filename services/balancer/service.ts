@@ -5,11 +5,14 @@ import type { Logger } from "../../common/logger.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import type { ClusterView, NodeState } from "./cluster-view.js";
+import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
 import { chooseNode } from "./routing.js";
 
 export interface BalancerParts {
   readonly view: ClusterView;
+  /** Dependencies of the deployed functions: which zygotes cover which function. */
+  readonly functions: FunctionCatalog;
   readonly nodes: NodeClients;
   readonly logger: Logger;
   /** Resolves once at least one node is live, or rejects after the configured wait. */
@@ -22,10 +25,11 @@ export function balancerService(p: BalancerParts) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
         await p.liveNodes();
-        const route = chooseNode(p.view.loads(fn.name, fn.limits?.maxConcurrency || 1), fn.limits?.memoryMb || 256);
+        const dependencies = p.functions.dependencies(fn.name, fn.digest);
+        const route = chooseNode(p.view.loads(fn.name, fn.limits?.maxConcurrency || 1, dependencies), fn.limits?.memoryMb || 256);
         const node = route && p.view.get(route.nodeId);
         if (!node) throw new ConnectError("no live node", Code.Unavailable);
-        const done = p.view.sent(node.nodeId, fn.name);
+        const done = p.view.sent(node.nodeId, fn.name, route.reason === "zygote");
         try {
           const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: req.traceparent });
           return { outcome: res.outcome };
@@ -41,6 +45,8 @@ export function balancerService(p: BalancerParts) {
 
       async prepareFunction(req) {
         if (!req.spec?.name || !req.spec.digest) throw new ConnectError("spec with name and digest is required", Code.InvalidArgument);
+        // The spec is the freshest word on the function's dependencies (faas.functions may lag or predate us).
+        p.functions.deployed(req.spec);
         const nodes = await p.liveNodes();
         const results = await Promise.allSettled(nodes.map((n) => p.nodes.get(n.address).prepareFunction({ spec: req.spec, code: req.code })));
         const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ node: nodes[i].nodeId, err: ConnectError.from(r.reason) }] : []));
@@ -70,7 +76,8 @@ export function balancerService(p: BalancerParts) {
             const warm = new Set<string>();
             for (const c of n.containers.values()) {
               reserved += c.memoryMb;
-              if (c.state === ContainerState.IDLE) warm.add(c.function);
+              // Zygotes and stem cells serve no function ("").
+              if (c.state === ContainerState.IDLE && c.function) warm.add(c.function);
             }
             return {
               nodeId: n.nodeId,

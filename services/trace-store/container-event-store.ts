@@ -2,6 +2,7 @@
 // them, kept current on each insert: one lifetime per container and the history of its memory limit.
 import { create } from "@bufbuild/protobuf";
 import type { Statement } from "better-sqlite3";
+import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerState, ContainerStateChangedSchema, type ContainerStateChanged } from "../../gen/faas/events/v1/events_pb.js";
 import type { Db } from "./database.js";
 import { memoryMbSeconds, type ContainerLifetime, type MemoryLimitChange } from "./memory-seconds.js";
@@ -36,6 +37,9 @@ export interface ContainerUsage {
   readonly containersCreated: number;
   /** Lifetime × memory limit of every container, inside the window. */
   readonly memoryMbSeconds: number;
+  /** Zygotes lent as helpers (HELPER) and stem cells claimed (PREWARM) in the window, for the function they went to. */
+  readonly helperStarts: number;
+  readonly prewarmStarts: number;
 }
 
 interface EventRow {
@@ -50,6 +54,8 @@ interface EventRow {
   readonly memory_mb: bigint;
   readonly reason: string;
   readonly rss_bytes: bigint;
+  readonly start_kind: bigint;
+  readonly packages: string;
 }
 
 interface LifetimeLimitRow {
@@ -72,8 +78,8 @@ export class ContainerEventStore {
   constructor(db: Db) {
     this.#insertEvent = db.prepare(`
       INSERT OR IGNORE INTO container_events
-        (node_id, sequence, at_unix_us, container_id, function, role, state, previous_state, memory_mb, reason, rss_bytes)
-      VALUES (@nodeId, @sequence, @at, @containerId, @function, @role, @state, @previousState, @memoryMb, @reason, @rssBytes)`);
+        (node_id, sequence, at_unix_us, container_id, function, role, state, previous_state, memory_mb, reason, rss_bytes, start_kind, packages)
+      VALUES (@nodeId, @sequence, @at, @containerId, @function, @role, @state, @previousState, @memoryMb, @reason, @rssBytes, @startKind, @packages)`);
     // Events may arrive out of order (two NATS paths, a replay): the lifetime starts at the earliest event,
     // and function and memory follow the latest event that names them. SET expressions see the old row.
     this.#upsertLifetime = db.prepare(`
@@ -128,6 +134,8 @@ export class ContainerEventStore {
       memoryMb: e.memoryMb,
       reason: e.reason,
       rssBytes: e.rssBytes,
+      startKind: e.startKind,
+      packages: encodePackages(e.packages),
     };
     // A duplicate changes nothing else either: the lifetime already saw it.
     if (this.#insertEvent.run(params).changes === 0) return false;
@@ -186,7 +194,19 @@ export class ContainerEventStore {
       ORDER BY l.node_id, l.container_id, m.from_unix_us`;
     const rows = this.#statements.get(lifetimesSql).iterate(params) as IterableIterator<LifetimeLimitRow>;
     const window = { sinceUs: filter.sinceUs, untilUs: filter.untilUs };
-    return { containersCreated: n, memoryMbSeconds: memoryMbSeconds(lifetimesOf(rows), window, nowUs) };
+    const mbSeconds = memoryMbSeconds(lifetimesOf(rows), window, nowUs);
+
+    // The conditions repeat the partial index's (container_events_lent) so SQLite can use it.
+    const starts = filterConditions(filter, { function: "function", time: "at_unix_us" });
+    starts.sql.push(`state = ${ContainerState.STARTING}`, `start_kind IN (${StartKind.HELPER}, ${StartKind.PREWARM})`);
+    const startsSql = `SELECT start_kind, COUNT(*) AS n FROM container_events ${whereClause(starts.sql)} GROUP BY start_kind`;
+    const counts = new Map((this.#statements.get(startsSql).all(starts.params) as { start_kind: number; n: number }[]).map((r) => [r.start_kind, r.n]));
+    return {
+      containersCreated: n,
+      memoryMbSeconds: mbSeconds,
+      helperStarts: counts.get(StartKind.HELPER) ?? 0,
+      prewarmStarts: counts.get(StartKind.PREWARM) ?? 0,
+    };
   }
 }
 
@@ -217,5 +237,16 @@ function eventOf(row: EventRow): ContainerStateChanged {
     reason: row.reason,
     sequence: row.sequence,
     rssBytes: row.rss_bytes,
+    startKind: Number(row.start_kind),
+    packages: decodePackages(row.packages),
   });
+}
+
+// A container of the plain runtime image holds no packages: '' stores nothing for it.
+function encodePackages(packages: readonly string[]): string {
+  return packages.length === 0 ? "" : JSON.stringify(packages);
+}
+
+function decodePackages(text: string): string[] {
+  return text === "" ? [] : (JSON.parse(text) as string[]);
 }

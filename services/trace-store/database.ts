@@ -76,6 +76,26 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (node_id, container_id, from_unix_us)
   );
   `,
+  `
+  -- How a container came to serve its function (StartKind: COLD, HELPER, PREWARM; 0 for zygotes and stem
+  -- cells) and the package set of its image ("name@version" as a JSON array; '' when it holds none).
+  ALTER TABLE container_events ADD COLUMN start_kind INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE container_events ADD COLUMN packages TEXT NOT NULL DEFAULT '';
+  -- Summaries count helper forks and stem-cell claims (STARTING events of kind HELPER=3 / PREWARM=4) by
+  -- window: a partial index keeps that count proportional to those few events, not to all events.
+  CREATE INDEX container_events_lent ON container_events (at_unix_us) WHERE state = 1 AND start_kind IN (3, 4);
+
+  -- Measured resident memory of each container (ContainerUsageSampled), for RSS memory-time. A sample
+  -- delivered twice repeats its key and is stored once. Keyed for the per-container, time-ordered reads.
+  CREATE TABLE container_usage_samples (
+    node_id TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    at_unix_us INTEGER NOT NULL,
+    rss_bytes INTEGER NOT NULL,
+    memory_mb INTEGER NOT NULL,
+    PRIMARY KEY (node_id, container_id, at_unix_us)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Opens (creating the file and its directory) and migrates. ":memory:" gives a private in-memory store. */

@@ -5,18 +5,20 @@ import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { loadTraceStoreConfig } from "./config.js";
-import { ContainerEventIntake } from "./container-event-intake.js";
 import { ContainerEventStore } from "./container-event-store.js";
 import { openDatabase } from "./database.js";
 import { GroupCommit } from "./group-commit.js";
 import { InvocationStore } from "./invocation-store.js";
+import { startContainerEventIntake, startUsageSampleIntake } from "./nats-intakes.js";
 import { traceStoreService } from "./service.js";
+import { UsageSampleStore } from "./usage-sample-store.js";
 
 runService("trace-store", async (logger) => {
   const cfg = loadTraceStoreConfig();
   const db = openDatabase(cfg.dbFile);
   const invocations = new InvocationStore(db);
   const containers = new ContainerEventStore(db);
+  const samples = new UsageSampleStore(db);
   const invocationWriter = new GroupCommit<readonly InvocationRecord[], number>({
     maxDelayMs: cfg.batchDelayMs,
     maxWeight: cfg.batchMaxRows,
@@ -28,12 +30,13 @@ runService("trace-store", async (logger) => {
   const nc = await connectNats(cfg.natsUrl, "trace-store", logger).catch((err: Error) => {
     throw new Error(`NATS not reachable at ${cfg.natsUrl}: ${err.message}`);
   });
-  // Subscribed before serving: once /healthz answers, every container event published is recorded.
-  const intake = await ContainerEventIntake.start({ nc, store: containers, logger, batchDelayMs: cfg.batchDelayMs, batchMaxRows: cfg.batchMaxRows });
+  // Subscribed before serving: once /healthz answers, every container event and usage sample published is recorded.
+  const batching = { nc, logger, batchDelayMs: cfg.batchDelayMs, batchMaxRows: cfg.batchMaxRows };
+  const intakes = [await startContainerEventIntake({ ...batching, store: containers }), await startUsageSampleIntake({ ...batching, store: samples })];
   const server = await serve({
     name: "trace-store",
     logger,
-    services: [traceStoreService({ invocations, invocationWriter, containers, clock: systemClock })],
+    services: [traceStoreService({ invocations, invocationWriter, containers, samples, clock: systemClock })],
     host: cfg.host,
     port: cfg.port,
     readMaxBytes: cfg.maxRequestBytes,
@@ -42,7 +45,7 @@ runService("trace-store", async (logger) => {
 
   return {
     async stop() {
-      await intake.stop();
+      await Promise.all(intakes.map((i) => i.stop()));
       await nc.close();
       // In-flight RecordInvocations calls complete (their group commits on its timer) before the server closes.
       await server.close();

@@ -8,6 +8,7 @@ import type { ContainerEventStore } from "./container-event-store.js";
 import { GroupClosedError, type GroupCommit } from "./group-commit.js";
 import { UnknownInvocationError, type InvocationStore } from "./invocation-store.js";
 import type { RecordFilter } from "./record-filter.js";
+import type { UsageSampleStore } from "./usage-sample-store.js";
 
 export const DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 10_000;
@@ -17,6 +18,7 @@ export interface TraceStoreParts {
   /** Commits each request's records together with other requests' (group commit); resolves with its new records. */
   readonly invocationWriter: GroupCommit<readonly InvocationRecord[], number>;
   readonly containers: ContainerEventStore;
+  readonly samples: UsageSampleStore;
   readonly clock: Clock;
 }
 
@@ -49,9 +51,11 @@ export function traceStoreService(parts: TraceStoreParts) {
 
       async summarize(req) {
         const filter = recordFilter(req.filter);
-        const { summary, usage } = await storage(async () => ({
+        const nowUs = parts.clock.now() * 1000;
+        const { summary, usage, rssMbSeconds } = await storage(async () => ({
           summary: parts.invocations.summarize(filter),
-          usage: parts.containers.usage(filter, parts.clock.now() * 1000),
+          usage: parts.containers.usage(filter, nowUs),
+          rssMbSeconds: parts.samples.rssMbSeconds(filter, nowUs),
         }));
         return {
           invocations: BigInt(summary.invocations),
@@ -70,6 +74,9 @@ export function traceStoreService(parts: TraceStoreParts) {
           })),
           containersCreated: BigInt(usage.containersCreated),
           memoryMbSeconds: usage.memoryMbSeconds,
+          rssMbSeconds,
+          helperStarts: BigInt(usage.helperStarts),
+          prewarmStarts: BigInt(usage.prewarmStarts),
         };
       },
 

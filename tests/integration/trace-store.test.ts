@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { publishEvent, subjects } from "../../common/nats.js";
 import { connectPeer, type Peer } from "../../common/transport.js";
 import { InvocationStatus, StartKind, TimingsSchema } from "../../gen/faas/common/v1/common_pb.js";
-import { ContainerRole, ContainerState, ContainerStateChangedSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { ContainerRole, ContainerState, ContainerStateChangedSchema, ContainerUsageSampledSchema } from "../../gen/faas/events/v1/events_pb.js";
 import { InvocationRecordSchema, TraceStoreService } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 
 const MAIN = fileURLToPath(new URL("../../services/trace-store/main.js", import.meta.url));
@@ -216,6 +216,43 @@ test.serial("trace-store records NATS events and invocations, summarizes, and st
   t.is(summary.containersCreated, 1n);
   t.is(summary.memoryMbSeconds, 10 * 256);
 
+  // Measured RSS over NATS (one sample delivered twice): c1 at 100 MB from 1 s, at 50 MB from 5 s until
+  // its removal at 10 s; a sample of a container the store has no event of is kept but not counted.
+  const MB = 1024n * 1024n;
+  const usage = (seconds: number, rssMb: bigint, containerId = "c1") =>
+    create(ContainerUsageSampledSchema, { nodeId: "node-it", atUnixUs: BigInt(T0_US + seconds * SECOND_US), containers: [{ containerId, rssBytes: rssMb * MB, memoryMb: 256 }] });
+  const samples = [usage(1, 100n), usage(5, 50n), usage(5, 50n), usage(6, 999n, "unknown")];
+  for (const s of samples) publishEvent(publisher, subjects.usage("node-it"), ContainerUsageSampledSchema, s);
+  // Helper forks and stem-cell claims of another function, with the package set of the zygote lent.
+  const packages = ["lodash@4.17.21", "sharp@0.33.1"];
+  const lent = [
+    create(ContainerStateChangedSchema, { ...event(6, 4, ContainerState.IDLE, "z1"), function: "", role: ContainerRole.ZYGOTE, packages }),
+    create(ContainerStateChangedSchema, { ...event(7, 5, ContainerState.STARTING, "z1"), function: "thumb", role: ContainerRole.HELPER, startKind: StartKind.HELPER, packages, previousState: ContainerState.IDLE }),
+    create(ContainerStateChangedSchema, { ...event(8, 6, ContainerState.STARTING, "s1"), function: "thumb", startKind: StartKind.PREWARM, previousState: ContainerState.IDLE }),
+  ];
+  for (const e of lent) publishEvent(publisher, subjects.containers("node-it"), ContainerStateChangedSchema, e);
+  await publisher.flush();
+  const withRss = await waitFor("the usage samples to be stored", async () => {
+    const s = await client.summarize({ filter: { function: "resize" } });
+    // Both samples of c1, not only the first (which alone would hold 100 MB until the removal).
+    return s.rssMbSeconds === 4 * 100 + 5 * 50 ? s : undefined;
+  });
+  t.is(withRss.rssMbSeconds, 4 * 100 + 5 * 50);
+  const thumb = await waitFor("the lending events to be stored", async () => {
+    const s = await client.summarize({ filter: { function: "thumb" } });
+    return s.helperStarts + s.prewarmStarts >= 2n ? s : undefined;
+  });
+  t.is(thumb.helperStarts, 1n);
+  t.is(thumb.prewarmStarts, 1n);
+  const { events: z1 } = await client.queryContainerEvents({ containerId: "z1" });
+  t.deepEqual(
+    z1.map((e) => [e.role, e.startKind, e.packages]),
+    [
+      [ContainerRole.ZYGOTE, StartKind.UNSPECIFIED, packages],
+      [ContainerRole.HELPER, StartKind.HELPER, packages],
+    ],
+  );
+
   // SIGTERM: a graceful stop with status 0, and the file keeps everything.
   peer.close();
   peer = undefined;
@@ -227,8 +264,9 @@ test.serial("trace-store records NATS events and invocations, summarizes, and st
   try {
     const count = (table: string) => (reopened.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     t.is(count("invocations"), 3);
-    t.is(count("container_events"), 5 + BURST);
-    t.is(count("container_lifetimes"), 1 + BURST);
+    t.is(count("container_events"), 5 + BURST + 3);
+    t.is(count("container_lifetimes"), 1 + BURST + 2);
+    t.is(count("container_usage_samples"), 3);
   } finally {
     reopened.close();
   }

@@ -7,20 +7,20 @@ import { chooseNode } from "../../services/balancer/routing.js";
 
 test("a warm executor slot beats free memory, free memory beats load", (t) => {
   const nodes = [
-    { nodeId: "a", warmSlots: 0, freeMb: 4000, inflight: 0 },
-    { nodeId: "b", warmSlots: 1, freeMb: 0, inflight: 5 },
-    { nodeId: "c", warmSlots: 0, freeMb: 100, inflight: 0 },
+    { nodeId: "a", warmSlots: 0, zygotes: 0, freeMb: 4000, inflight: 0 },
+    { nodeId: "b", warmSlots: 1, zygotes: 0, freeMb: 0, inflight: 5 },
+    { nodeId: "c", warmSlots: 0, zygotes: 0, freeMb: 100, inflight: 0 },
   ];
   t.deepEqual(chooseNode(nodes, 256), { nodeId: "b", reason: "warm-executor" });
   t.deepEqual(chooseNode(nodes.filter((n) => n.nodeId !== "b"), 256), { nodeId: "a", reason: "free-memory" });
-  t.deepEqual(chooseNode([{ nodeId: "x", warmSlots: 0, freeMb: 10, inflight: 3 }, { nodeId: "y", warmSlots: 0, freeMb: 10, inflight: 1 }], 256), { nodeId: "y", reason: "least-loaded" });
+  t.deepEqual(chooseNode([{ nodeId: "x", warmSlots: 0, zygotes: 0, freeMb: 10, inflight: 3 }, { nodeId: "y", warmSlots: 0, zygotes: 0, freeMb: 10, inflight: 1 }], 256), { nodeId: "y", reason: "least-loaded" });
   t.is(chooseNode([], 256), undefined);
 });
 
 test("among nodes with memory, the least loaded wins", (t) => {
   const nodes = [
-    { nodeId: "a", warmSlots: 0, freeMb: 4000, inflight: 4 },
-    { nodeId: "b", warmSlots: 0, freeMb: 1000, inflight: 1 },
+    { nodeId: "a", warmSlots: 0, zygotes: 0, freeMb: 4000, inflight: 4 },
+    { nodeId: "b", warmSlots: 0, zygotes: 0, freeMb: 1000, inflight: 1 },
   ];
   t.is(chooseNode(nodes, 256)?.nodeId, "b");
 });
@@ -34,7 +34,7 @@ test("the view counts warm slots from events and the invocations in flight, and 
   const view = new ClusterView(clock, 5000);
   view.heartbeat(create(NodeHeartbeatSchema, { nodeId: "n1", address: "http://127.0.0.1:1", memoryCapacityMb: 1024 }));
   view.containerChanged(event("n1", "c1", "f", ContainerState.STARTING, 1n));
-  t.deepEqual(view.loads("f", 1), [{ nodeId: "n1", warmSlots: 0, freeMb: 768, inflight: 0 }]);
+  t.deepEqual(view.loads("f", 1), [{ nodeId: "n1", warmSlots: 0, zygotes: 0, freeMb: 768, inflight: 0 }]);
   view.containerChanged(event("n1", "c1", "f", ContainerState.IDLE, 3n));
   // An older event arriving late changes nothing.
   view.containerChanged(event("n1", "c1", "f", ContainerState.REMOVING, 2n));

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import test from "ava";
+import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerRole, ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import { containerEventProblem, ContainerEventStore } from "../../services/trace-store/container-event-store.js";
 import { openDatabase, type Db } from "../../services/trace-store/database.js";
@@ -50,7 +51,7 @@ test("a container's events make one lifetime from its first event to REMOVED; a 
   t.is(store.query({ filter: everything, limit: 100 }).length, 6);
   t.like(lifetime(db, "c1"), { function: "resize", memory_mb: 256, created_at_unix_us: at(1), removed_at_unix_us: at(10), last_event_at_unix_us: at(10) });
   t.deepEqual(limits(db, "c1"), [{ fromUs: at(1), memoryMb: 256 }], "an unchanged limit adds no row");
-  t.deepEqual(store.usage(everything, FAR_FUTURE), { containersCreated: 1, memoryMbSeconds: 9 * 256 });
+  t.deepEqual(store.usage(everything, FAR_FUTURE), { containersCreated: 1, memoryMbSeconds: 9 * 256, helperStarts: 0, prewarmStarts: 0 });
 });
 
 test("a zygote lent as a smaller helper is charged per limit and takes the helper's function", (t) => {
@@ -94,7 +95,7 @@ test("containers created in the window, and living containers charged until now"
   ]);
   const window = { function: null, sinceUs: at(5), untilUs: at(20) };
   // "old" is charged 5..12 at 256 MB, "new" from 10 until now (15) at 100 MB.
-  t.deepEqual(store.usage(window, at(15)), { containersCreated: 1, memoryMbSeconds: 7 * 256 + 5 * 100 });
+  t.like(store.usage(window, at(15)), { containersCreated: 1, memoryMbSeconds: 7 * 256 + 5 * 100 });
   t.is(store.usage({ function: null, sinceUs: at(0), untilUs: at(10) }, at(15)).containersCreated, 1);
 });
 
@@ -138,4 +139,47 @@ test("events that cannot be stored are named, and one in a batch fails the whole
   const { store } = freshStore();
   t.throws(() => store.recordEvents([containerEvent(1, at(1), ContainerState.IDLE), containerEvent(2, at(2), ContainerState.IDLE, { containerId: "" })]), { instanceOf: RangeError });
   t.is(store.query({ filter: everything, limit: 10 }).length, 0);
+});
+
+test("start kinds and package sets are stored and returned as they came", (t) => {
+  const { store } = freshStore();
+  const packages = ["@img/sharp-linux-x64@0.33.1", "lodash@4.17.21", "sharp@0.33.1"];
+  store.recordEvents([
+    containerEvent(1, at(1), ContainerState.IDLE, { role: ContainerRole.ZYGOTE, function: "", packages }),
+    containerEvent(2, at(2), ContainerState.STARTING, { role: ContainerRole.HELPER, startKind: StartKind.HELPER, packages, previousState: ContainerState.IDLE }),
+    containerEvent(3, at(3), ContainerState.STARTING, { containerId: "plain", startKind: StartKind.COLD }),
+  ]);
+  const got = store.query({ filter: everything, limit: 10 });
+  t.deepEqual(
+    got.map((e) => [e.containerId, e.startKind, e.packages]),
+    [
+      ["c1", StartKind.UNSPECIFIED, packages],
+      ["c1", StartKind.HELPER, packages],
+      ["plain", StartKind.COLD, []],
+    ],
+  );
+});
+
+test("helper forks and stem-cell claims are counted by the STARTING events of their kind, in the window, per function", (t) => {
+  const { store, db } = freshStore();
+  const lend = (seq: number, s: number, containerId: string, fn: string, startKind: StartKind) =>
+    containerEvent(seq, at(s), ContainerState.STARTING, { containerId, function: fn, startKind, role: startKind === StartKind.HELPER ? ContainerRole.HELPER : ContainerRole.EXECUTOR, previousState: ContainerState.IDLE });
+  store.recordEvents([
+    lend(1, 1, "z1", "resize", StartKind.HELPER),
+    // The same fork's IDLE event does not count again, nor does a redelivery.
+    containerEvent(2, at(2), ContainerState.IDLE, { containerId: "z1", startKind: StartKind.HELPER, role: ContainerRole.HELPER }),
+    lend(1, 1, "z1", "resize", StartKind.HELPER),
+    lend(3, 3, "z2", "thumb", StartKind.HELPER),
+    lend(4, 4, "s1", "resize", StartKind.PREWARM),
+    lend(5, 5, "s2", "resize", StartKind.PREWARM),
+    containerEvent(6, at(6), ContainerState.STARTING, { containerId: "cold", startKind: StartKind.COLD }),
+  ]);
+  t.like(store.usage(everything, FAR_FUTURE), { helperStarts: 2, prewarmStarts: 2 });
+  t.like(store.usage({ function: "resize", sinceUs: null, untilUs: null }, FAR_FUTURE), { helperStarts: 1, prewarmStarts: 2 });
+  t.like(store.usage({ function: null, sinceUs: at(3), untilUs: at(5) }, FAR_FUTURE), { helperStarts: 1, prewarmStarts: 1 });
+  // The count reads the partial index, not every event.
+  const plan = db
+    .prepare(`EXPLAIN QUERY PLAN SELECT start_kind, COUNT(*) AS n FROM container_events WHERE at_unix_us >= 0 AND state = ${ContainerState.STARTING} AND start_kind IN (${StartKind.HELPER}, ${StartKind.PREWARM}) GROUP BY start_kind`)
+    .all() as { detail: string }[];
+  t.true(plan.some((row) => row.detail.includes("container_events_lent")), JSON.stringify(plan));
 });

@@ -8,13 +8,14 @@ import { createLogger } from "../../common/logger.js";
 import { serve, type RunningServer } from "../../common/server.js";
 import { connectPeer, type Peer } from "../../common/transport.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
-import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
+import { ContainerRole, ContainerState, ContainerUsageSampledSchema } from "../../gen/faas/events/v1/events_pb.js";
 import { FilterSchema, TraceStoreService, type InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { ContainerEventStore } from "../../services/trace-store/container-event-store.js";
 import { openDatabase, type Db } from "../../services/trace-store/database.js";
 import { GroupCommit } from "../../services/trace-store/group-commit.js";
 import { InvocationStore } from "../../services/trace-store/invocation-store.js";
 import { traceStoreService } from "../../services/trace-store/service.js";
+import { UsageSampleStore } from "../../services/trace-store/usage-sample-store.js";
 import { containerEvent, invocation, removeTempDir, SECOND_US, T0_US, tempDir, timings } from "./trace-store-fixtures.js";
 
 const dir = tempDir("trace-store-service");
@@ -23,14 +24,16 @@ let server: RunningServer;
 let peer: Peer<typeof TraceStoreService>;
 let invocationWriter: GroupCommit<readonly InvocationRecord[], number>;
 let containers: ContainerEventStore;
+let samples: UsageSampleStore;
 const clock = new FakeClock();
 
 test.before(async () => {
   db = openDatabase(path.join(dir, "trace-store.db"));
   const invocations = new InvocationStore(db);
   containers = new ContainerEventStore(db);
+  samples = new UsageSampleStore(db);
   invocationWriter = new GroupCommit({ maxDelayMs: 2, maxWeight: 1000, weigh: (r) => r.length, commit: (groups) => invocations.recordGroups(groups) });
-  server = await serve({ name: "trace-store-test", logger: createLogger("trace-store-test", "silent"), services: [traceStoreService({ invocations, invocationWriter, containers, clock })] });
+  server = await serve({ name: "trace-store-test", logger: createLogger("trace-store-test", "silent"), services: [traceStoreService({ invocations, invocationWriter, containers, samples, clock })] });
   peer = connectPeer(TraceStoreService, server.url);
 });
 
@@ -113,7 +116,11 @@ test.serial("Summarize combines invocation figures with container usage", async 
   containers.recordEvents([
     containerEvent(1, T0_US, ContainerState.STARTING, { function: fn, containerId: "s1", memoryMb: 128 }),
     containerEvent(2, T0_US + 3 * SECOND_US, ContainerState.REMOVED, { function: fn, containerId: "s1", memoryMb: 128 }),
+    containerEvent(3, T0_US + SECOND_US, ContainerState.STARTING, { function: fn, containerId: "h1", role: ContainerRole.HELPER, startKind: StartKind.HELPER, memoryMb: 0 }),
+    containerEvent(4, T0_US + 2 * SECOND_US, ContainerState.REMOVED, { function: fn, containerId: "h1", role: ContainerRole.HELPER, memoryMb: 0 }),
   ]);
+  // s1 measured at 64 MB for its last 2 s.
+  samples.recordSamples([create(ContainerUsageSampledSchema, { nodeId: "node-1", atUnixUs: BigInt(T0_US + SECOND_US), containers: [{ containerId: "s1", rssBytes: 64n * 1024n * 1024n, memoryMb: 128 }] })]);
   clock.set(T0_US / 1000 + 60_000);
   const s = await peer.client.summarize({ filter: { function: fn } });
   t.is(s.invocations, 2n);
@@ -128,8 +135,11 @@ test.serial("Summarize combines invocation figures with container usage", async 
     ],
   );
   t.is(s.latency[1].meanStartupUs, 900n);
-  t.is(s.containersCreated, 1n);
+  t.is(s.containersCreated, 2n);
   t.is(s.memoryMbSeconds, 3 * 128);
+  t.is(s.rssMbSeconds, 2 * 64);
+  t.is(s.helperStarts, 1n);
+  t.is(s.prewarmStarts, 0n);
 });
 
 test.serial("QueryContainerEvents by container", async (t) => {
