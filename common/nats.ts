@@ -9,6 +9,9 @@ export const subjects = {
   functions: "faas.functions",
   nodes: (nodeId: string) => `faas.nodes.${nodeId}`,
   allNodes: "faas.nodes.>",
+  usage: (nodeId: string) => `faas.usage.${nodeId}`,
+  allUsage: "faas.usage.>",
+  zygotes: "faas.zygotes",
 } as const;
 
 export async function connectNats(servers: string, name: string, logger: Logger): Promise<NatsConnection> {

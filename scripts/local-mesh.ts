@@ -81,6 +81,7 @@ function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv, lo
 export class LocalMesh {
   readonly nodeId: string;
   natsUrl = "";
+  #zygoteBuilderPort = 0;
   #nats: { child: ChildProcess; exited: ServiceProcess["exited"] } | undefined;
   readonly services = new Map<ServiceName, ServiceProcess>();
 
@@ -93,6 +94,8 @@ export class LocalMesh {
     const mesh = new LocalMesh(o);
     try {
       mesh.natsUrl = o.natsUrl ?? (await mesh.startNats());
+      // node-manager starts before zygote-builder (which needs the gateway's URL) but calls it: its port is fixed up front.
+      mesh.#zygoteBuilderPort = o.ports?.["zygote-builder"] ?? (await freePort());
       for (const name of START_ORDER) await mesh.startService(name);
     } catch (err) {
       await mesh.stop();
@@ -139,7 +142,12 @@ export class LocalMesh {
     };
     const own: Record<ServiceName, () => Record<string, string>> = {
       "trace-store": () => ({ TRACE_STORE_PORT: String(port), TRACE_STORE_DB: path.join(this.o.dir, "trace-store.db") }),
-      "node-manager": () => ({ NODE_MANAGER_PORT: String(port), NODE_ID: this.nodeId }),
+      "node-manager": () => ({
+        NODE_MANAGER_PORT: String(port),
+        NODE_ID: this.nodeId,
+        NODE_CODE_DIR: path.join(this.o.dir, "code"),
+        ZYGOTE_BUILDER_URL: `http://127.0.0.1:${this.#zygoteBuilderPort}`,
+      }),
       balancer: () => ({ BALANCER_PORT: String(port) }),
       gateway: () => ({
         GATEWAY_PORT: String(port),
@@ -147,7 +155,12 @@ export class LocalMesh {
         BALANCER_URL: this.url("balancer"),
         TRACE_STORE_URL: this.url("trace-store"),
       }),
-      "zygote-builder": () => ({ ZYGOTE_BUILDER_PORT: String(port), GATEWAY_URL: this.url("gateway") }),
+      "zygote-builder": () => ({
+        ZYGOTE_BUILDER_PORT: String(port),
+        GATEWAY_URL: this.url("gateway"),
+        ZYGOTE_BUILD_DIR: path.join(this.o.dir, "zygote-build"),
+        DOCKER_SOCKET: process.env.DOCKER_SOCKET ?? "/var/run/docker.sock",
+      }),
     };
     return { ...process.env, ...base, ...this.o.env?.all, ...own[name](), ...this.o.env?.[name] };
   }
@@ -158,7 +171,7 @@ export class LocalMesh {
    */
   async startService(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     const file = this.logFile(name);
-    const fixed = this.o.ports?.[name];
+    const fixed = this.o.ports?.[name] ?? (name === "zygote-builder" && this.#zygoteBuilderPort ? this.#zygoteBuilderPort : undefined);
     for (let attempt = 1; ; attempt++) {
       const port = fixed ?? (await freePort());
       const logStart = fs.existsSync(file) ? fs.statSync(file).size : 0;

@@ -55,6 +55,25 @@ export function workerEnv(load: FunctionLoad): Record<string, string> {
   return env;
 }
 
+/**
+ * The environment of a worker with its own writable directory: HOME and TMPDIR point there whatever the
+ * function's env says, so os.tmpdir() and os.homedir() never lead into a directory shared with another uid.
+ */
+export function isolatedWorkerEnv(load: FunctionLoad, home: string): Record<string, string> {
+  return { ...workerEnv(load), HOME: home, TMPDIR: home };
+}
+
+/** Shown in logs as a template's function: no function can have this name (names are validated by the gateway). */
+export const TEMPLATE_NAME = "(template)";
+
+/**
+ * What a template worker is spawned with: no function env, no code (its cwd is its own directory), and
+ * the container's memory for its heap limit, which cannot change once V8 has started.
+ */
+export function templateLoad(home: string, memoryMb: number): FunctionLoad {
+  return { functionName: TEMPLATE_NAME, codeDir: home, entry: "", env: {}, memoryMb, timeoutMs: MIN_LOAD_TIMEOUT_MS, maxConcurrency: 1 };
+}
+
 function sameEnv(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);

@@ -29,7 +29,32 @@ export interface RunMessage {
   readonly traceparent: string;
 }
 
-export type ToWorker = LoadMessage | RunMessage;
+/**
+ * Sent once to a template worker right after its fork: import the container's package set (resolved from
+ * packagesRoot, as a file there would), then wait for "become".
+ */
+export interface PreloadMessage {
+  readonly kind: "preload";
+  readonly packagesRoot: string;
+  /** Package names, in the order to import them. */
+  readonly packages: readonly string[];
+}
+
+/**
+ * Sent once to a template that answered "preloaded": become this function's worker. env replaces the
+ * template's whole environment, cwd becomes codeDir, then the entry is imported as "load" does and the
+ * worker answers "loaded" or "load-failed".
+ */
+export interface BecomeMessage {
+  readonly kind: "become";
+  readonly env: Readonly<Record<string, string>>;
+  readonly codeDir: string;
+  readonly entryPath: string;
+  readonly functionName: string;
+  readonly memoryMb: number;
+}
+
+export type ToWorker = LoadMessage | RunMessage | PreloadMessage | BecomeMessage;
 
 export interface LoadedMessage {
   readonly kind: "loaded";
@@ -57,4 +82,17 @@ export interface CrashedMessage {
   readonly error: ErrorReport;
 }
 
-export type FromWorker = LoadedMessage | LoadFailedMessage | DoneMessage | CrashedMessage;
+/** A package of the set that could not be imported; the template goes on without it. */
+export interface PreloadFailure {
+  readonly name: string;
+  readonly message: string;
+}
+
+export interface PreloadedMessage {
+  readonly kind: "preloaded";
+  readonly preloadUs: number;
+  readonly loaded: readonly string[];
+  readonly failed: readonly PreloadFailure[];
+}
+
+export type FromWorker = LoadedMessage | LoadFailedMessage | DoneMessage | CrashedMessage | PreloadedMessage;

@@ -1,14 +1,17 @@
 // SidecarService: the gRPC surface node-manager calls over the container's Unix socket.
 import { bind, type ServiceBinding } from "../common/server.js";
 import * as fs from "node:fs";
+import { performance } from "node:perf_hooks";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { stopwatch } from "../common/clock.js";
-import { SidecarService, type LoadFunctionRequest, type RunBatchResponseSchema, type RunResponseSchema } from "../gen/faas/sidecar/v1/sidecar_pb.js";
+import { SidecarService, type ForkRequest, type LoadFunctionRequest, type RunBatchResponseSchema, type RunResponseSchema } from "../gen/faas/sidecar/v1/sidecar_pb.js";
 import type { FunctionLoad } from "./function-load.js";
 import { readRssBytes } from "./proc-rss.js";
+import { ForkFailedError, WrongRoleError, type RoleSwitch } from "./role-switch.js";
 import type { RunOutcome } from "./run-outcome.js";
-import { StoppingError, type FunctionSupervisor, type RunInput } from "./supervisor.js";
+import { StoppingError, type RunInput } from "./supervisor.js";
+import { TemplateUnavailableError } from "./template-keeper.js";
 
 type RunResponseInit = MessageInitShape<typeof RunResponseSchema>;
 
@@ -18,9 +21,20 @@ function toResponse(invocationId: string, o: RunOutcome): RunResponseInit {
   return { invocationId, status: o.status, output: o.output, error: o.error, execUs: BigInt(o.execUs), initUs: BigInt(o.initUs) };
 }
 
-function unavailableIfStopping(err: unknown): never {
-  if (err instanceof StoppingError) throw new ConnectError(err.message, Code.Unavailable);
+/** The sidecar's own errors as the codes callers act on; anything else stays an internal error. */
+function asConnectError(err: unknown): never {
+  if (err instanceof StoppingError || err instanceof TemplateUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+  if (err instanceof WrongRoleError || err instanceof ForkFailedError) throw new ConnectError(err.message, Code.FailedPrecondition);
   throw err;
+}
+
+/** Calls f, turning a synchronous throw (a zygote asked to run) into the same codes. */
+function mapped<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    asConnectError(err);
+  }
 }
 
 /** The load a LoadFunctionRequest asks for. Empty fields of the configured function mean "as now". */
@@ -39,10 +53,39 @@ function requestedLoad(req: LoadFunctionRequest, current: FunctionLoad): Functio
   };
 }
 
-export function sidecarService(supervisor: FunctionSupervisor): ServiceBinding {
-  const uptime = stopwatch();
+/** The load a ForkRequest asks for: a function new to this container, so unset limits take the platform's defaults. */
+function forkLoad(req: ForkRequest): FunctionLoad {
+  if (!req.function) throw new ConnectError("function is required", Code.InvalidArgument);
+  if (!req.codeDir) throw new ConnectError("code_dir is required", Code.InvalidArgument);
+  if (!fs.existsSync(req.codeDir) || !fs.statSync(req.codeDir).isDirectory()) {
+    throw new ConnectError(`code directory ${req.codeDir} does not exist in the container`, Code.FailedPrecondition);
+  }
+  const limits = req.limits;
+  return {
+    functionName: req.function,
+    codeDir: req.codeDir,
+    entry: req.entry || "index.js",
+    env: { ...req.env },
+    memoryMb: limits?.memoryMb || DEFAULT_LIMITS.memoryMb,
+    timeoutMs: limits?.timeoutMs || DEFAULT_LIMITS.timeoutMs,
+    maxConcurrency: limits?.maxConcurrency || DEFAULT_LIMITS.maxConcurrency,
+  };
+}
 
-  const run = (req: RunInput): Promise<RunResponseInit> => supervisor.run(req).then((o) => toResponse(req.invocationId, o), unavailableIfStopping);
+export interface SidecarServiceOptions {
+  readonly roles: RoleSwitch;
+  /** The container's package set, "name@version" sorted, for Stats. */
+  readonly packages: readonly string[];
+}
+
+export function sidecarService({ roles, packages }: SidecarServiceOptions): ServiceBinding {
+  const uptime = stopwatch();
+  const templates = () => roles.templates.template;
+
+  const run = (req: RunInput): Promise<RunResponseInit> =>
+    mapped(() => roles.serving())
+      .run(req)
+      .then((o) => toResponse(req.invocationId, o), asConnectError);
 
   return bind(SidecarService, {
       run(req) {
@@ -54,6 +97,7 @@ export function sidecarService(supervisor: FunctionSupervisor): ServiceBinding {
         req.runs.forEach((r, i) => {
           if (!r.invocationId) throw new ConnectError(`runs[${i}].invocation_id is required`, Code.InvalidArgument);
         });
+        mapped(() => roles.serving());
         // Every member starts now; each result is streamed the moment it is done, in completion order.
         const done: MessageInitShape<typeof RunBatchResponseSchema>[] = [];
         let wake: (() => void) | undefined;
@@ -76,31 +120,46 @@ export function sidecarService(supervisor: FunctionSupervisor): ServiceBinding {
 
       async loadFunction(req) {
         if (!req.function) throw new ConnectError("function is required", Code.InvalidArgument);
+        const supervisor = mapped(() => roles.serving());
         const load = requestedLoad(req, supervisor.load);
         if (!fs.existsSync(load.codeDir) || !fs.statSync(load.codeDir).isDirectory()) {
           throw new ConnectError(`code directory ${load.codeDir} does not exist in the container`, Code.FailedPrecondition);
         }
-        const { result, initUs, pid } = await supervisor.loadFunction(load).catch(unavailableIfStopping);
+        const { result, initUs, pid } = await supervisor.loadFunction(load).catch(asConnectError);
         if (!result.ok) throw new ConnectError(`function ${load.functionName} failed to load: ${result.error.message}`, Code.FailedPrecondition);
         return { initUs: BigInt(initUs), workerPid: pid };
       },
 
-      fork() {
-        throw new ConnectError("zygote templates and helper forks are not implemented yet (issue 4)", Code.Unimplemented);
+      async becomeZygote(req) {
+        const r = await roles.becomeZygote(req.reason).catch(asConnectError);
+        return { templatePid: r.templatePid, templateReadyUs: BigInt(r.templateReadyUs), workersEnded: r.workersEnded };
+      },
+
+      async fork(req) {
+        // fork_us counts from here: the wait for the template, the hand-over and the import.
+        const receivedAt = performance.now();
+        const load = forkLoad(req);
+        const r = await roles.fork(load, receivedAt).catch(asConnectError);
+        return { workerPid: r.workerPid, forkUs: BigInt(r.forkUs), initUs: BigInt(r.initUs) };
       },
 
       async stats() {
-        const w = supervisor.worker;
-        const workers = w
-          ? [{ pid: w.pid, function: w.load.functionName, rssBytes: await readRssBytes(w.pid), inflight: w.inflight, invocations: BigInt(w.invocations) }]
-          : [];
+        const supervisor = roles.supervisor;
+        const w = supervisor?.worker;
+        const t = templates();
+        const [workerRss, templateRss] = await Promise.all([w ? readRssBytes(w.pid) : 0n, t ? readRssBytes(t.pid) : 0n]);
+        const workers = w ? [{ pid: w.pid, function: w.load.functionName, rssBytes: workerRss, inflight: w.inflight, invocations: BigInt(w.invocations) }] : [];
         return {
-          function: supervisor.load.functionName,
+          function: supervisor?.load.functionName ?? "",
           loaded: w?.dispatchable ?? false,
           workers,
           sidecarRssBytes: BigInt(process.memoryUsage.rss()),
           uptimeUs: uptime(),
-          inflight: supervisor.inflight,
+          inflight: supervisor?.inflight ?? 0,
+          role: roles.role,
+          templatePid: t?.pid ?? 0,
+          templateRssBytes: templateRss,
+          packages: [...packages],
         };
       },
     });

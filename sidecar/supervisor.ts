@@ -1,12 +1,15 @@
 // Keeps one worker for the container's function and runs invocations on it: the concurrency limit
 // (FIFO), waiting for an import, timeouts, InitError with a retry back-off, a fresh worker right after
-// any death, and LoadFunction's replacement of the worker.
+// any death, and LoadFunction's replacement of the worker. Its first worker may be a template it
+// adopted (Fork); the workers it spawns itself run under that worker's identity.
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
 import { FifoGate } from "./fifo-gate.js";
 import { sameLoad, type FunctionLoad } from "./function-load.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
 import type { DeathVerdict } from "./worker-exit.js";
+import { waitAtMost } from "./wait-at-most.js";
+import type { WorkerIdentity } from "./worker-isolation.js";
 import { WorkerProcess, type LoadResult } from "./worker-process.js";
 
 /** A failed import is retried by the next invocation, but not more often than this. */
@@ -28,6 +31,10 @@ export interface SupervisorOptions {
   readonly load: FunctionLoad;
   readonly workerScript: string;
   readonly logger: Logger;
+  /** uid/gid and private directory of every worker it spawns; absent: the sidecar's user (tests). */
+  readonly identity?: WorkerIdentity;
+  /** A worker that already loaded o.load (a template after become()): it is the current worker. */
+  readonly adopted?: WorkerProcess;
 }
 
 export class FunctionSupervisor {
@@ -40,6 +47,14 @@ export class FunctionSupervisor {
   constructor(private readonly o: SupervisorOptions) {
     this.#load = o.load;
     this.#gate = new FifoGate(o.load.maxConcurrency);
+    if (o.adopted) {
+      this.#current = o.adopted;
+      o.adopted.setExitHandler((w, verdict) => this.#onWorkerExit(w, verdict));
+    }
+  }
+
+  get identity(): WorkerIdentity | undefined {
+    return this.o.identity;
   }
 
   get load(): FunctionLoad {
@@ -113,13 +128,16 @@ export class FunctionSupervisor {
     return { result, initUs: result.ok ? worker.takeInitUs() : result.initUs, pid: worker.pid };
   }
 
-  async stop(): Promise<void> {
+  /** Kills the worker (its process group) and waits for it to be gone. Resolves with how many were live. */
+  async stop(): Promise<number> {
     this.#stopping = true;
     const worker = this.#current;
     this.#current = undefined;
-    if (!worker) return;
+    if (!worker) return 0;
+    const live = worker.exited ? 0 : 1;
     worker.kill({ kind: "stopping" });
     await waitAtMost(worker.gone, 2000);
+    return live;
   }
 
   #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {
@@ -179,6 +197,7 @@ export class FunctionSupervisor {
       load: this.#load,
       workerScript: this.o.workerScript,
       logger: this.o.logger,
+      identity: this.o.identity,
       onExit: (w, verdict) => this.#onWorkerExit(w, verdict),
     });
     this.#current = worker;
@@ -194,11 +213,4 @@ export class FunctionSupervisor {
     }
     this.#spawn();
   }
-}
-
-/** The promise's value, or undefined once ms have passed. */
-function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  if (ms <= 0) return Promise.resolve(undefined);
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]).finally(() => clearTimeout(timer));
 }

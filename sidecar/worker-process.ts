@@ -1,25 +1,45 @@
 // One forked worker process running one function: spawn, import, runs over IPC, per-invocation timeouts,
 // and the verdict for whatever was in flight when it died. The supervisor decides what happens next.
+// A template worker is spawned with no function: it imports the package set, waits, and become() turns
+// it into one function's worker, after which it is like any other.
 import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
-import { loadTimeoutMs, resolveEntry, workerEnv, type FunctionLoad } from "./function-load.js";
-import type { ErrorReport, FromWorker, RunMessage, ToWorker } from "./ipc-messages.js";
+import { isolatedWorkerEnv, loadTimeoutMs, resolveEntry, workerEnv, type FunctionLoad } from "./function-load.js";
+import type { ErrorReport, FromWorker, PreloadFailure, RunMessage, ToWorker } from "./ipc-messages.js";
 import { readOomKillCount } from "./oom-kill-counter.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
 import { describeExit, heapLimitMb, judgeDeath, mentionsHeapExhaustion, type DeathVerdict, type KillReason, type WorkerDeath } from "./worker-exit.js";
+import type { WorkerIdentity } from "./worker-isolation.js";
 
 export type LoadResult = { readonly ok: true; readonly initUs: number } | { readonly ok: false; readonly initUs: number; readonly error: ErrorReport };
 
+export type PreloadResult =
+  | { readonly ok: true; readonly preloadUs: number; readonly loaded: readonly string[]; readonly failed: readonly PreloadFailure[] }
+  | { readonly ok: false; readonly error: string };
+
+export type ExitHandler = (worker: WorkerProcess, verdict: DeathVerdict) => void;
+
+/** The package set a template imports. */
+export interface TemplatePreload {
+  readonly packagesRoot: string;
+  readonly packages: readonly string[];
+}
+
 export interface WorkerProcessOptions {
+  /** For a template: templateLoad(), a placeholder until become(). */
   readonly load: FunctionLoad;
   /** Path of the bundled worker.js. */
   readonly workerScript: string;
   readonly logger: Logger;
-  /** Called once, after the in-flight invocations have their verdict. */
-  readonly onExit: (worker: WorkerProcess, verdict: DeathVerdict) => void;
+  /** Its uid/gid and private directory; absent: the sidecar's user and env as workerEnv() gives it. */
+  readonly identity?: WorkerIdentity;
+  /** Spawn a template: import these packages and wait for become() instead of loading load. */
+  readonly preload?: TemplatePreload;
+  /** Called once, after the in-flight invocations have their verdict (replaceable: see setExitHandler). */
+  readonly onExit: ExitHandler;
 }
 
 interface Pending {
@@ -42,14 +62,19 @@ const ignoreSendError = () => {};
 const elapsedUs = (startedMs: number) => Math.round((performance.now() - startedMs) * 1000);
 
 export class WorkerProcess {
-  readonly load: FunctionLoad;
   readonly spawnedAt = Date.now();
   readonly heapLimitMb: number;
-  /** Resolves once: imported (ok) or not (InitError). */
+  readonly identity: WorkerIdentity | undefined;
+  /** Resolves once: imported (ok) or not (InitError). For a template, only after become(). */
   readonly loaded: Promise<LoadResult>;
+  /** A template: resolves once its package set is imported, or it died first. Others: never settles. */
+  readonly preloaded: Promise<PreloadResult>;
   /** Resolves when the process has exited and its in-flight invocations have their verdict. */
   readonly gone: Promise<void>;
-  state: "loading" | "ready" | "failed" = "loading";
+  /** "template": spawned without a function, until become(). */
+  state: "template" | "loading" | "ready" | "failed";
+  /** A template whose package set is imported: it may become a function. */
+  templateReady = false;
   exited = false;
   /** When the load failed (Date.now()), for the retry back-off. */
   failedAt = 0;
@@ -58,11 +83,14 @@ export class WorkerProcess {
   invocations = 0;
 
   readonly #o: WorkerProcessOptions;
+  #load: FunctionLoad;
+  #exitHandler: ExitHandler;
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, Pending>();
   readonly #oomKillsAtSpawn: number | undefined;
   #settleLoad!: (r: LoadResult) => void;
   #settleGone!: () => void;
+  #settlePreload!: (r: PreloadResult) => void;
   #loadTimer: NodeJS.Timeout | undefined;
   #initUs = 0;
   #initTaken = false;
@@ -75,17 +103,24 @@ export class WorkerProcess {
 
   constructor(options: WorkerProcessOptions) {
     this.#o = options;
-    this.load = options.load;
+    this.#load = options.load;
+    this.#exitHandler = options.onExit;
+    this.identity = options.identity;
+    this.state = options.preload ? "template" : "loading";
     this.heapLimitMb = heapLimitMb(options.load.memoryMb);
     this.loaded = new Promise<LoadResult>((resolve) => (this.#settleLoad = resolve));
     this.gone = new Promise<void>((resolve) => (this.#settleGone = resolve));
+    this.preloaded = new Promise<PreloadResult>((resolve) => (this.#settlePreload = resolve));
     this.#oomKillsAtSpawn = readOomKillCount();
     const entry = resolveEntry(options.load);
     const cwdExists = fs.existsSync(options.load.codeDir);
+    const identity = options.identity;
 
     this.#child = fork(options.workerScript, [], {
       cwd: cwdExists ? options.load.codeDir : "/",
-      env: workerEnv(options.load),
+      env: this.#envFor(options.load),
+      // Its own uid/gid (libuv drops the supplementary groups too): see worker-isolation.ts.
+      ...(identity?.uid !== undefined ? { uid: identity.uid, gid: identity.gid ?? identity.uid } : {}),
       // --no-flush-bytecode: V8 drops the bytecode of functions that have not run for a while, so a rarely
       // invoked function (most are) would recompile on every call after a few idle seconds, up to 2x slower.
       execArgv: [`--max-old-space-size=${this.heapLimitMb}`, "--no-flush-bytecode"],
@@ -120,6 +155,10 @@ export class WorkerProcess {
       }
     }
 
+    if (options.preload) {
+      this.#send({ kind: "preload", packagesRoot: options.preload.packagesRoot, packages: options.preload.packages });
+      return;
+    }
     if (!cwdExists) {
       this.#failLoad({ type: "InitError", message: `code directory ${options.load.codeDir} does not exist`, stack: "" }, { kind: "load-failed" });
       return;
@@ -133,6 +172,42 @@ export class WorkerProcess {
       this.#failLoad({ type: "InitError", message: `importing ${options.load.entry} did not finish within ${limitMs} ms`, stack: "" }, { kind: "load-timeout", limitMs });
     }, limitMs);
     this.#send({ kind: "load", entryPath: entry.path, functionName: options.load.functionName, memoryMb: options.load.memoryMb });
+  }
+
+  get load(): FunctionLoad {
+    return this.#load;
+  }
+
+  /** Who hears of this worker's death: the template keeper until a supervisor adopts it. */
+  setExitHandler(handler: ExitHandler): void {
+    this.#exitHandler = handler;
+  }
+
+  /**
+   * Turns a ready template into load's worker: its env is replaced, it enters load.codeDir and imports the
+   * entry. Resolves like loaded does; a failed import leaves the worker killed, as for any worker.
+   */
+  become(load: FunctionLoad): Promise<LoadResult> {
+    if (this.state !== "template" || !this.templateReady || this.doomed) {
+      return Promise.resolve({ ok: false, initUs: 0, error: { type: "InitError", message: "the template worker is not ready to become a function", stack: "" } });
+    }
+    this.#load = load;
+    this.state = "loading";
+    const entry = resolveEntry(load);
+    if ("error" in entry) {
+      this.#failLoad({ type: "InitError", message: entry.error, stack: "" }, { kind: "load-failed" });
+      return this.loaded;
+    }
+    const limitMs = loadTimeoutMs(load);
+    this.#loadTimer = setTimeout(() => {
+      this.#failLoad({ type: "InitError", message: `importing ${load.entry} did not finish within ${limitMs} ms`, stack: "" }, { kind: "load-timeout", limitMs });
+    }, limitMs);
+    this.#send({ kind: "become", env: this.#envFor(load), codeDir: load.codeDir, entryPath: entry.path, functionName: load.functionName, memoryMb: load.memoryMb });
+    return this.loaded;
+  }
+
+  #envFor(load: FunctionLoad): Record<string, string> {
+    return this.identity ? isolatedWorkerEnv(load, this.identity.home) : workerEnv(load);
   }
 
   get pid(): number {
@@ -230,6 +305,17 @@ export class WorkerProcess {
       case "crashed":
         this.#crash = errorReport(msg.error);
         return;
+      case "preloaded": {
+        if (this.state !== "template" || this.templateReady) return;
+        this.templateReady = true;
+        const loaded = Array.isArray(msg.loaded) ? msg.loaded.map(String) : [];
+        const failed = Array.isArray(msg.failed) ? msg.failed.map((f) => ({ name: String(f?.name), message: String(f?.message) })) : [];
+        const preloadUs = Number(msg.preloadUs) || 0;
+        if (failed.length > 0) this.#o.logger.warn({ workerPid: this.pid, failed }, "template: some packages of the set could not be imported; it goes on without them");
+        this.#o.logger.info({ workerPid: this.pid, uid: this.identity?.uid, packages: loaded.length, preloadUs, sinceSpawnMs: Date.now() - this.spawnedAt }, "template ready");
+        this.#settlePreload({ ok: true, preloadUs, loaded, failed });
+        return;
+      }
     }
   };
 
@@ -299,6 +385,7 @@ export class WorkerProcess {
       heapLimitMb: this.heapLimitMb,
     };
     const verdict = judgeDeath(death);
+    if (this.state === "template") this.#settlePreload({ ok: false, error: `the template worker ${describeExit(code, signal)}: ${verdict.error.message}` });
     if (this.state === "loading") {
       const message =
         verdict.status === InvocationStatus.OUT_OF_MEMORY || this.#crash
@@ -310,7 +397,7 @@ export class WorkerProcess {
     const log = { function: this.load.functionName, workerPid: this.pid, code, signal, killedBy: this.#killedBy?.kind, verdict: verdict.error.message, inflight: this.#pending.size };
     if (ours) this.#o.logger.info(log, "worker stopped");
     else this.#o.logger.warn({ ...log, stderrTail: this.#stderrTail.slice(-500) }, "worker died");
-    this.#o.onExit(this, verdict);
+    this.#exitHandler(this, verdict);
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.resolve(failedOutcome(verdict.status, verdict.error, elapsedUs(p.startedMs)));

@@ -1,11 +1,13 @@
 // The function's worker process, forked by the sidecar with only the function's own environment.
 // Imports the entry module once ("load"), then runs main(params, ctx) for each "run" message and answers
-// each with exactly one "done" message.
-import type { DoneMessage, ErrorReport, FromWorker, LoadMessage, RunMessage, ToWorker } from "./ipc-messages.js";
+// each with exactly one "done" message. A template worker is forked with no function at all: it imports
+// the container's package set ("preload") and later becomes one function's worker ("become").
+import type { BecomeMessage, DoneMessage, ErrorReport, FromWorker, LoadMessage, PreloadMessage, RunMessage, ToWorker } from "./ipc-messages.js";
 import { describeThrown } from "./worker/error-report.js";
 import { FunctionCache } from "./worker/function-cache.js";
 import { loadFunctionMain, type FunctionMain } from "./worker/function-module.js";
 import { createContext, type FunctionIdentity } from "./worker/invocation-context.js";
+import { preloadPackages } from "./worker/package-preload.js";
 
 if (!process.send) {
   process.stderr.write("worker.js is started by the sidecar (child_process.fork with an IPC channel), not by hand\n");
@@ -32,6 +34,29 @@ async function load(msg: LoadMessage): Promise<void> {
   } catch (err) {
     send({ kind: "load-failed", initUs: Number((process.hrtime.bigint() - started) / 1000n), error: describeThrown(err, hiddenFiles) });
   }
+}
+
+async function preload(msg: PreloadMessage): Promise<void> {
+  const started = process.hrtime.bigint();
+  const { loaded, failed } = await preloadPackages(msg.packagesRoot, msg.packages);
+  send({ kind: "preloaded", preloadUs: Number((process.hrtime.bigint() - started) / 1000n), loaded, failed });
+}
+
+let became = false;
+
+async function become(msg: BecomeMessage): Promise<void> {
+  if (became || main) return; // once: a template becomes one function, for good
+  became = true;
+  // The template's own environment goes entirely: the function sees only what the sidecar sends.
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, msg.env);
+  try {
+    process.chdir(msg.codeDir);
+  } catch (err) {
+    send({ kind: "load-failed", initUs: 0, error: { type: "InitError", message: `cannot enter the code directory ${msg.codeDir}: ${(err as Error).message}`, stack: "" } });
+    return;
+  }
+  await load({ kind: "load", entryPath: msg.entryPath, functionName: msg.functionName, memoryMb: msg.memoryMb });
 }
 
 function failed(seq: number, execUs: number, error: ErrorReport): DoneMessage {
@@ -70,6 +95,8 @@ async function run(msg: RunMessage): Promise<void> {
 process.on("message", (msg: ToWorker) => {
   if (msg.kind === "run") void run(msg);
   else if (msg.kind === "load") void load(msg);
+  else if (msg.kind === "preload") void preload(msg);
+  else if (msg.kind === "become") void become(msg);
 });
 
 // The sidecar is gone (or the function called process.disconnect()): nobody can receive results any more.

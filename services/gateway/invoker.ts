@@ -105,6 +105,8 @@ export class Invoker {
       error: outcome.error,
       timings,
       startKind: outcome.startKind,
+      nodeId: outcome.nodeId,
+      containerId: outcome.containerId,
     });
   }
 

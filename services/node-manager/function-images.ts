@@ -1,41 +1,92 @@
-// Function images: the runtime image plus the function's code and its exact-pinned npm dependencies.
-// Dependencies are installed on the host (scripts disabled) and copied in, so image builds need no network.
-// The spec travels in an image label, so a restarted node-manager knows what it has prepared.
-import { spawn } from "node:child_process";
+// Function images: the function's code at /fn on top of its zygote image (its package set at /node_modules,
+// shared with the other functions of the set) or, without a set, on the runtime image with all of its own
+// exact-pinned npm dependencies in /fn/node_modules. Dependencies are installed on the host (scripts
+// disabled) and copied in, so image builds need no network. The spec and the set travel in image labels,
+// so a restarted node-manager knows what it has prepared.
+//
+// Every prepared version also stays on the host in the code store, world-readable, twice: `code` (files
+// only, for injecting into a zygote that covers its packages) and `full` (with all its node_modules, for
+// injecting into a generic stem cell). Rebuilding a function on another set reads it from there.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type Docker from "dockerode";
 import { stopwatch } from "../../common/clock.js";
 import { shortDigest } from "../../common/function-digest.js";
+import { DependencyInstallError, makeWorldReadable, npmInstall, writeDependenciesPackageJson } from "../../common/npm-install.js";
 import { LABELS } from "./labels.js";
 import { FunctionSpecSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 
+export { DependencyInstallError };
+
+/** Labels a function image carries about its base (the same two zygote-builder puts on zygote images). */
+export const ZYGOTE_LABELS = {
+  /** The package set the image builds FROM; absent without one. */
+  set: "faas.zygote-set",
+  /** The set's packages, JSON {name: version}: what a container of this image can serve as a zygote ("{}" without a set). */
+  packages: "faas.packages",
+} as const;
+
+/** A zygote image to build FROM: the set, its image, and the packages it holds at /node_modules. */
+export interface ZygoteRef {
+  readonly setId: string;
+  readonly image: string;
+  readonly packages: Readonly<Record<string, string>>;
+}
+
+/** A function version's copies in the code store. */
+export interface CodeDirs {
+  /** The code only (package.json included), no node_modules: for a zygote whose set covers the function. */
+  readonly code: string;
+  /** The code with all its dependencies in node_modules: for a generic stem cell. */
+  readonly full: string;
+}
 
 export interface PreparedFunction {
   readonly spec: FunctionSpec;
   readonly image: string;
+  /** The package set the image builds FROM; undefined when on the plain runtime image. */
+  readonly setId?: string;
+  /** The set's packages ({} without a set; list() always fills it). */
+  readonly packages?: Readonly<Record<string, string>>;
 }
 
-export class DependencyInstallError extends Error {}
+export interface BuiltFunctionImage {
+  readonly image: string;
+  /** 0 when the image existed already. */
+  readonly buildUs: bigint;
+  readonly codeDirs: CodeDirs;
+}
 
 export interface FunctionImagesOptions {
   readonly docker: Docker;
   readonly runtimeImage: string;
   readonly buildDir: string;
+  /** Root of the code store (NODE_CODE_DIR); default $TMPDIR/faas-code. */
+  readonly codeStoreDir?: string;
   readonly npmInstallTimeoutMs: number;
 }
 
+/** The set id's short form in tags. */
+export const setShort = (setId: string | undefined) => (setId ? setId.replace(/^zs-/, "").slice(0, 12) : "none");
+
 export class FunctionImages {
-  private readonly building = new Map<string, Promise<{ image: string; buildUs: bigint }>>();
+  private readonly building = new Map<string, Promise<BuiltFunctionImage>>();
+  private readonly storing = new Map<string, Promise<CodeDirs>>();
   /** Short id of the runtime image: part of every function image's tag, so a rebuilt runtime (a new sidecar) gets new function images. */
   private runtimeId = "";
 
-  constructor(private readonly o: FunctionImagesOptions) {}
+  private readonly codeStoreDir: string;
 
-  tag(spec: Pick<FunctionSpec, "name" | "digest">): string {
+  constructor(private readonly o: FunctionImagesOptions) {
+    this.codeStoreDir = o.codeStoreDir ?? path.join(os.tmpdir(), "faas-code");
+  }
+
+  /** One image per function version and base: the same version on another set is another image. */
+  tag(spec: Pick<FunctionSpec, "name" | "digest">, setId?: string): string {
     if (!this.runtimeId) throw new Error("checkRuntimeImage() must run first");
-    return `faas-fn/${spec.name}:${shortDigest(spec.digest)}-${this.runtimeId}`;
+    return `faas-fn/${spec.name}:${shortDigest(spec.digest)}-${setShort(setId)}-${this.runtimeId}`;
   }
 
   /** Fails fast at start when the runtime image is missing, with the command that builds it. */
@@ -48,15 +99,30 @@ export class FunctionImages {
     }
   }
 
-  /** Builds the image of this function version unless it exists. Concurrent calls share one build. */
-  ensure(spec: FunctionSpec, code: FunctionCode): Promise<{ image: string; buildUs: bigint }> {
-    const image = this.tag(spec);
-    let build = this.building.get(image);
-    if (!build) {
-      build = this.build(spec, code, image).finally(() => this.building.delete(image));
-      this.building.set(image, build);
-    }
-    return build;
+  /**
+   * Stores the code and builds the image of this function version (FROM the zygote's image when given)
+   * unless it exists. Concurrent calls share one build.
+   */
+  async ensure(spec: FunctionSpec, code: FunctionCode, zygote?: ZygoteRef): Promise<BuiltFunctionImage> {
+    const codeDirs = await this.storeCode(spec, code);
+    return this.build(spec, codeDirs, zygote);
+  }
+
+  /** Builds an already stored function version on another base (its set changed); undefined when its code is not stored. */
+  async rebase(spec: FunctionSpec, zygote?: ZygoteRef): Promise<BuiltFunctionImage | undefined> {
+    const codeDirs = this.storedCode(spec);
+    return codeDirs && this.build(spec, codeDirs, zygote);
+  }
+
+  /** The code store's copies of a function version, when present. */
+  storedCode(spec: Pick<FunctionSpec, "name" | "digest">): CodeDirs | undefined {
+    const dirs = this.codeDirsOf(spec);
+    return fs.existsSync(dirs.code) && fs.existsSync(dirs.full) ? dirs : undefined;
+  }
+
+  /** Drops a function version from the code store. */
+  removeCode(spec: Pick<FunctionSpec, "name" | "digest">): void {
+    fs.rmSync(path.dirname(this.codeDirsOf(spec).code), { recursive: true, force: true });
   }
 
   /** Every function version whose image exists on this node, newest first per name. */
@@ -69,7 +135,9 @@ export class FunctionImages {
       const tag = img.RepoTags?.find((t) => t.startsWith("faas-fn/") && t.endsWith(`-${this.runtimeId}`));
       if (!encoded || !tag) continue;
       try {
-        out.push({ spec: fromBinary(FunctionSpecSchema, Buffer.from(encoded, "base64")), image: tag });
+        const packages = JSON.parse(img.Labels?.[ZYGOTE_LABELS.packages] ?? "{}") as Record<string, string>;
+        const setId = img.Labels?.[ZYGOTE_LABELS.set] || undefined;
+        out.push({ spec: fromBinary(FunctionSpecSchema, Buffer.from(encoded, "base64")), image: tag, setId, packages });
       } catch {
         // An image from an incompatible version of the platform: ignore it.
       }
@@ -85,10 +153,68 @@ export class FunctionImages {
     }
   }
 
-  private async build(spec: FunctionSpec, code: FunctionCode, image: string): Promise<{ image: string; buildUs: bigint }> {
+  private codeDirsOf(spec: Pick<FunctionSpec, "name" | "digest">): CodeDirs {
+    const dir = path.join(this.codeStoreDir, spec.name, shortDigest(spec.digest));
+    return { code: path.join(dir, "code"), full: path.join(dir, "full") };
+  }
+
+  /** Writes the version's `code` and `full` copies unless stored; written aside and renamed into place, so a copy is never half there. */
+  private storeCode(spec: FunctionSpec, code: FunctionCode): Promise<CodeDirs> {
+    const dirs = this.codeDirsOf(spec);
+    const key = dirs.code;
+    let store = this.storing.get(key);
+    if (!store) {
+      store = (async () => {
+        if (this.storedCode(spec)) return dirs;
+        const final = path.dirname(dirs.code);
+        fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+        // mkdir's mode is cut by the umask; the store's own dirs must be traversable by anyone.
+        for (const dir of [this.codeStoreDir, path.dirname(final)]) {
+          try {
+            fs.chmodSync(dir, 0o755);
+          } catch {
+            // A store root owned by someone else: its mode is the operator's choice.
+          }
+        }
+        const temp = fs.mkdtempSync(`${final}.tmp-`);
+        try {
+          const codeDir = path.join(temp, "code");
+          for (const [rel, content] of Object.entries(code.files)) {
+            const file = path.join(codeDir, rel);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(file, content);
+          }
+          this.writePackageJson(codeDir, spec);
+          const fullDir = path.join(temp, "full");
+          fs.cpSync(codeDir, fullDir, { recursive: true });
+          if (Object.keys(spec.dependencies).length > 0) await npmInstall(fullDir, this.o.npmInstallTimeoutMs);
+          makeWorldReadable(temp);
+          fs.rmSync(final, { recursive: true, force: true });
+          fs.renameSync(temp, final);
+          return dirs;
+        } finally {
+          fs.rmSync(temp, { recursive: true, force: true });
+        }
+      })().finally(() => this.storing.delete(key));
+      this.storing.set(key, store);
+    }
+    return store;
+  }
+
+  private build(spec: FunctionSpec, codeDirs: CodeDirs, zygote: ZygoteRef | undefined): Promise<BuiltFunctionImage> {
+    const image = this.tag(spec, zygote?.setId);
+    let build = this.building.get(image);
+    if (!build) {
+      build = this.buildImage(spec, codeDirs, zygote, image).finally(() => this.building.delete(image));
+      this.building.set(image, build);
+    }
+    return build;
+  }
+
+  private async buildImage(spec: FunctionSpec, codeDirs: CodeDirs, zygote: ZygoteRef | undefined, image: string): Promise<BuiltFunctionImage> {
     try {
       await this.o.docker.getImage(image).inspect();
-      return { image, buildUs: 0n };
+      return { image, buildUs: 0n, codeDirs };
     } catch {
       // not built yet
     }
@@ -97,28 +223,30 @@ export class FunctionImages {
     const staging = fs.mkdtempSync(path.join(this.o.buildDir, `${spec.name}-`));
     try {
       const fnDir = path.join(staging, "fn");
-      for (const [rel, content] of Object.entries(code.files)) {
-        const file = path.join(fnDir, rel);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, content);
+      if (!zygote) {
+        fs.cpSync(codeDirs.full, fnDir, { recursive: true, verbatimSymlinks: true });
+      } else {
+        fs.cpSync(codeDirs.code, fnDir, { recursive: true });
+        // Node resolves /fn/node_modules before the zygote's /node_modules: only what the set lacks (or
+        // holds at another version) goes there. Normally nothing: the set was planned from these pins.
+        const missing = Object.fromEntries(Object.entries(spec.dependencies).filter(([pkg, v]) => zygote.packages[pkg] !== v));
+        if (Object.keys(missing).length > 0) {
+          const deps = path.join(staging, "deps");
+          writeDependenciesPackageJson(deps, spec.name, missing);
+          await npmInstall(deps, this.o.npmInstallTimeoutMs);
+          fs.renameSync(path.join(deps, "node_modules"), path.join(fnDir, "node_modules"));
+        }
       }
-      this.writePackageJson(fnDir, spec);
-      if (Object.keys(spec.dependencies).length > 0) await this.npmInstall(fnDir);
-      fs.writeFileSync(path.join(staging, "Dockerfile"), `FROM ${this.o.runtimeImage}\nCOPY fn /fn\n`);
-      const stream = await this.o.docker.buildImage(
-        { context: staging, src: ["Dockerfile", "fn"] },
-        {
-          t: image,
-          labels: {
-            [LABELS.function]: spec.name,
-            [LABELS.digest]: spec.digest,
-            [LABELS.spec]: Buffer.from(toBinary(FunctionSpecSchema, spec)).toString("base64"),
-          },
-          networkmode: "none",
-          rm: true,
-          forcerm: true,
-        },
-      );
+      makeWorldReadable(fnDir);
+      fs.writeFileSync(path.join(staging, "Dockerfile"), `FROM ${zygote?.image ?? this.o.runtimeImage}\nCOPY fn /fn\n`);
+      const labels: Record<string, string> = {
+        [LABELS.function]: spec.name,
+        [LABELS.digest]: spec.digest,
+        [LABELS.spec]: Buffer.from(toBinary(FunctionSpecSchema, spec)).toString("base64"),
+        [ZYGOTE_LABELS.packages]: JSON.stringify(zygote?.packages ?? {}),
+      };
+      if (zygote) labels[ZYGOTE_LABELS.set] = zygote.setId;
+      const stream = await this.o.docker.buildImage({ context: staging, src: ["Dockerfile", "fn"] }, { t: image, labels, networkmode: "none", rm: true, forcerm: true });
       await new Promise<void>((resolve, reject) => {
         this.o.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
           const failed = err?.message ?? output.find((o) => o.error)?.error;
@@ -126,7 +254,7 @@ export class FunctionImages {
           else resolve();
         });
       });
-      return { image, buildUs: elapsed() };
+      return { image, buildUs: elapsed(), codeDirs };
     } finally {
       fs.rmSync(staging, { recursive: true, force: true });
     }
@@ -145,28 +273,7 @@ export class FunctionImages {
     }
     pkg.dependencies = { ...spec.dependencies };
     delete pkg.devDependencies;
+    fs.mkdirSync(fnDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
-  }
-
-  private npmInstall(dir: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      // --ignore-scripts: a deploy must never run a package's code on the host.
-      const child = spawn("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"], {
-        cwd: dir,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      const timer = setTimeout(() => child.kill("SIGKILL"), this.o.npmInstallTimeoutMs);
-      child.on("error", (err) => {
-        clearTimeout(timer);
-        reject(new DependencyInstallError(`npm could not run: ${err.message}`));
-      });
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else reject(new DependencyInstallError(`npm install failed (${signal ?? `exit ${code}`}): ${stderr.replace(/\s+/g, " ").trim().slice(-1000)}`));
-      });
-    });
   }
 }

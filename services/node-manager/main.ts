@@ -6,10 +6,15 @@ import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { loadNodeManagerConfig } from "./config.js";
 import { NodeEvents } from "./events.js";
+import { FunctionCatalog } from "./function-catalog.js";
 import { FunctionImages } from "./function-images.js";
 import { Node } from "./node.js";
-import { keepAlivePolicy } from "./policies/keepalive.js";
+import { LABELS } from "./labels.js";
+import { createPolicy } from "./policies/index.js";
 import { ContainerPool } from "./pool.js";
+import { PopularSet } from "./popular-set.js";
+import { UsageSampler } from "./usage-sampler.js";
+import { ZygoteAssigner } from "./zygote-assigner.js";
 import { CpuMeter } from "./cpu-meter.js";
 import { DockerRuntime } from "./sandbox/docker-runtime.js";
 import { nodeManagerService } from "./service.js";
@@ -20,12 +25,35 @@ runService("node-manager", async (logger) => {
   await docker.ping().catch((err: Error) => {
     throw new Error(`Docker engine not reachable at ${cfg.dockerSocket}: ${err.message}`);
   });
-  const images = new FunctionImages({ docker, runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs });
+  const images = new FunctionImages({ docker, runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, codeStoreDir: cfg.codeDir, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs });
   await images.checkRuntimeImage();
   const nc = await connectNats(cfg.natsUrl, `node-manager-${cfg.nodeId}`, logger);
   const events = new NodeEvents(nc, cfg.nodeId);
   const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit });
+  const policy = createPolicy(cfg.policy, {
+    keepAliveMs: cfg.keepAliveMs,
+    stemCells: cfg.stemCells,
+    zygotes: cfg.sockZygotes,
+    defaultZygoteTimeMs: cfg.zygoteTimeDefaultMs,
+    minArrivals: cfg.zygoteMinArrivals,
+    maxLendersPerFunction: cfg.maxLendersPerFunction,
+    fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
+  });
+  const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });
+  const popular = new PopularSet({ assigner, nc, logger });
+  if (cfg.policy === "sock") popular.start();
+  // Spares wait for a function: FAAS_FUNCTION_NAME empty makes the sidecar boot as a zygote.
+  const spareSpec = (image: string, role: string) => ({
+    image,
+    memoryMb: cfg.spareMemoryMb,
+    labels: { [LABELS.node]: cfg.nodeId, [LABELS.role]: role },
+    env: { FAAS_FUNCTION_NAME: "", FAAS_MEMORY_MB: String(cfg.spareMemoryMb) },
+  });
   const pool = new ContainerPool({
+    policy,
+    spareMemoryMb: cfg.spareMemoryMb,
+    spares: { stemCell: () => spareSpec(cfg.runtimeImage, "stem-cell"), zygote: (set) => spareSpec(set.image, "zygote") },
+    popularSet: () => popular.current,
     runtime,
     clock: systemClock,
     logger,
@@ -38,11 +66,13 @@ runService("node-manager", async (logger) => {
   });
   // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
   const cpu = new CpuMeter(500, () => pool.reconsider());
-  const node = new Node({ nodeId: cfg.nodeId, images, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });
+  const catalog = new FunctionCatalog({ images, assigner, logger });
+  const node = new Node({ nodeId: cfg.nodeId, catalog, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });
   await node.reconcile();
 
-  const policy = keepAlivePolicy(cfg.keepAliveMs);
-  const reaper = setInterval(() => pool.apply(policy.decide(pool.view(), systemClock.now())), cfg.reaperIntervalMs);
+  const reaper = setInterval(() => pool.tick(), cfg.reaperIntervalMs);
+  const usage = new UsageSampler({ pool, runtime, nc, nodeId: cfg.nodeId, logger, intervalMs: cfg.usageSampleMs });
+  usage.start();
   const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
   const address = cfg.advertiseUrl || server.url;
   events.heartbeat(pool, address);
@@ -52,11 +82,14 @@ runService("node-manager", async (logger) => {
   return {
     async stop() {
       clearInterval(reaper);
+      usage.stop();
+      popular.stop();
       cpu.stop();
       clearInterval(heartbeat);
       await server.close();
       // Like OpenWhisk's invoker, a graceful stop removes the node's containers; a crash leaves them to be adopted.
       await pool.removeAll("node-manager stopped");
+      assigner.close();
       await nc.drain();
     },
   };

@@ -15,7 +15,8 @@ import {
   type InvocationOutcome,
 } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
-import { FunctionImages, type PreparedFunction } from "./function-images.js";
+import { SidecarRole } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
+import type { CatalogEntry, FunctionCatalog } from "./function-catalog.js";
 import { LABELS } from "./labels.js";
 import { NoCapacityError, StartFailedError, type ContainerPool, type RunnableFunction } from "./pool.js";
 import type { SandboxRuntime } from "./sandbox/runtime.js";
@@ -23,7 +24,7 @@ import type { SandboxRuntime } from "./sandbox/runtime.js";
 
 export interface NodeOptions {
   readonly nodeId: string;
-  readonly images: FunctionImages;
+  readonly catalog: FunctionCatalog;
   readonly pool: ContainerPool;
   readonly runtime: SandboxRuntime;
   readonly clock: Clock;
@@ -33,26 +34,19 @@ export interface NodeOptions {
 }
 
 export class Node {
-  /** Current version of each function prepared on this node. */
-  private readonly functions = new Map<string, PreparedFunction>();
-
   constructor(private readonly o: NodeOptions) {}
 
   async prepare(spec: FunctionSpec, code: FunctionCode): Promise<{ image: string; buildUs: bigint }> {
-    const built = await this.o.images.ensure(spec, code);
-    const previous = this.functions.get(spec.name);
-    this.functions.set(spec.name, { spec, image: built.image });
-    if (previous && previous.spec.digest !== spec.digest) {
+    const r = await this.o.catalog.prepare(spec, code);
+    if (r.previous && r.previous.spec.digest !== spec.digest) {
       this.o.pool.retire(spec.name, spec.digest, "new version deployed");
     }
-    return built;
+    return { image: r.entry.image, buildUs: r.buildUs };
   }
 
   async remove(name: string): Promise<number> {
-    const prepared = this.functions.get(name);
-    this.functions.delete(name);
     const n = this.o.pool.retire(name, undefined, "function removed");
-    if (prepared) void this.o.images.remove(prepared.image);
+    await this.o.catalog.remove(name);
     return n;
   }
 
@@ -102,19 +96,20 @@ export class Node {
 
   /** After a restart: learn the prepared functions from image labels, adopt live containers, remove the rest. */
   async reconcile(): Promise<{ adopted: number; removed: number }> {
-    for (const p of await this.o.images.list()) {
-      if (!this.functions.has(p.spec.name)) this.functions.set(p.spec.name, p);
-    }
+    await this.o.catalog.reconcileFromImages();
     let adopted = 0;
     let removed = 0;
     for (const sb of await this.o.runtime.list({ [LABELS.node]: this.o.nodeId })) {
-      const prepared = this.functions.get(sb.labels[LABELS.function] ?? "");
+      const prepared = this.o.catalog.get(sb.labels[LABELS.function] ?? "");
       const key = sb.labels[LABELS.container];
       let healthy = false;
       if (sb.running && prepared && key && prepared.spec.digest === sb.labels[LABELS.digest]) {
         try {
-          await this.o.runtime.channel(sb).client.stats({}, { timeoutMs: 2000 });
-          healthy = true;
+          const stats = await this.o.runtime.channel(sb).client.stats({}, { timeoutMs: 2000 });
+          // Only a container still running its image's function is adopted; zygotes, helpers (their
+          // function is not the one of the labels) and stem cells are removed.
+          healthy = stats.role !== SidecarRole.ZYGOTE && stats.function === prepared.spec.name;
+          if (!healthy) this.o.runtime.channel(sb).close();
         } catch {
           this.o.runtime.channel(sb).close();
         }
@@ -127,12 +122,12 @@ export class Node {
         removed++;
       }
     }
-    this.o.logger.info({ adopted, removed, functions: this.functions.size }, "reconciled with Docker");
+    this.o.logger.info({ adopted, removed, functions: this.o.catalog.all().length }, "reconciled with Docker");
     return { adopted, removed };
   }
 
   private runnable(ref: FunctionRef): RunnableFunction {
-    const prepared = this.functions.get(ref.name);
+    const prepared = this.o.catalog.get(ref.name);
     if (!prepared) throw new ConnectError(`function ${ref.name} is not prepared on node ${this.o.nodeId}`, Code.NotFound);
     const spec = prepared.spec;
     if (ref.digest && ref.digest !== spec.digest) {
@@ -141,11 +136,22 @@ export class Node {
     const memoryMb = ref.limits?.memoryMb || spec.limits?.memoryMb || 256;
     const timeoutMs = ref.limits?.timeoutMs || spec.limits?.timeoutMs || 60_000;
     const maxConcurrency = ref.limits?.maxConcurrency || spec.limits?.maxConcurrency || 1;
-    return {
+    const cached = this.runnables.get(spec.name);
+    if (cached && cached.prepared === prepared && cached.memoryMb === memoryMb && cached.timeoutMs === timeoutMs && cached.maxConcurrency === maxConcurrency) return cached.fn;
+    const fn: RunnableFunction = {
       name: spec.name,
       digest: spec.digest,
       memoryMb,
       maxConcurrency,
+      dependencies: new Map(Object.entries(spec.dependencies)),
+      packages: new Map(Object.entries(prepared.packages)),
+      claim: prepared.codeDirs && {
+        entry: spec.entry || "index.js",
+        env: spec.env,
+        timeoutMs,
+        codeDir: prepared.codeDirs.code,
+        fullCodeDir: prepared.codeDirs.full,
+      },
       sandboxSpec: {
         image: prepared.image,
         memoryMb,
@@ -161,7 +167,12 @@ export class Node {
         },
       },
     };
+    this.runnables.set(spec.name, { prepared, memoryMb, timeoutMs, maxConcurrency, fn });
+    return fn;
   }
+
+  /** The last RunnableFunction built per function: the hot path does not rebuild maps and specs per call. */
+  private readonly runnables = new Map<string, { prepared: CatalogEntry; memoryMb: number; timeoutMs: number; maxConcurrency: number; fn: RunnableFunction }>();
 
   /** For ListContainers. */
   get nodeId(): string {

@@ -1,25 +1,40 @@
-// zygote-builder: plans zygote package sets from the deployed functions and re-plans on every change.
-import { connectNats, subjects, subscribeEvents } from "../../common/nats.js";
+// zygote-builder: plans zygote package sets from the deployed functions, re-plans on every change, and
+// builds the sets' zygote images (on request, on AssignFunction, and the popular set in the background).
+import Docker from "dockerode";
+import { connectNats, publishEvent, subjects, subscribeEvents } from "../../common/nats.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
-import { FunctionEventSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { FunctionEventSchema, ZygoteImageBuiltSchema } from "../../gen/faas/events/v1/events_pb.js";
 import { GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
+import { ZygoteBuilder } from "./builder.js";
 import { loadZygoteBuilderConfig } from "./config.js";
 import { PlanState } from "./plan-state.js";
 import { zygoteBuilderService } from "./service.js";
+import { ZygoteImages } from "./zygote-images.js";
 
 runService("zygote-builder", async (logger) => {
   const cfg = loadZygoteBuilderConfig();
+  const docker = new Docker({ socketPath: cfg.dockerSocket });
+  await docker.ping().catch((err: Error) => {
+    throw new Error(`Docker engine not reachable at ${cfg.dockerSocket}: ${err.message}`);
+  });
+  const images = new ZygoteImages({ docker, runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });
+  // Fails fast when the runtime image is missing; otherwise learns the zygote images built before a restart.
+  const found = await images.scan();
   const state = new PlanState({ maxPackages: cfg.maxPackages, minSimilarity: cfg.minSimilarity });
-  const replan = (why: string) => {
-    if (state.replan()) logger.info({ why, generation: Number(state.plan.generation), sets: state.plan.sets.length }, "zygote plan changed");
-  };
   const nc = await connectNats(cfg.natsUrl, "zygote-builder", logger);
+  const builder = new ZygoteBuilder({
+    state,
+    images,
+    logger,
+    publish: (e) => publishEvent(nc, subjects.zygotes, ZygoteImageBuiltSchema, e),
+    buildPopular: cfg.buildPopular,
+  });
   const sub = subscribeEvents(nc, subjects.functions, FunctionEventSchema, logger, (e) => {
     if (e.event.case === "deployed" && e.event.value.spec) state.deployed(e.event.value.spec);
     else if (e.event.case === "removed") state.removed(e.event.value.name);
-    replan(e.event.case ?? "event");
+    builder.replan(e.event.case ?? "event");
   });
 
   // The functions deployed before this process started: asked from the gateway, retried until it answers.
@@ -31,7 +46,7 @@ runService("zygote-builder", async (logger) => {
       try {
         const res = await gateway.client.listFunctions({}, { timeoutMs: 5000 });
         state.applySnapshot(res.functions);
-        replan("initial sync");
+        builder.replan("initial sync");
         return;
       } catch (err) {
         if (attempt === 0) logger.info({ err: (err as Error).message }, "gateway not reachable yet; retrying");
@@ -40,7 +55,8 @@ runService("zygote-builder", async (logger) => {
     }
   })();
 
-  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(state)], host: cfg.host, port: cfg.port });
+  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(builder)], host: cfg.host, port: cfg.port });
+  logger.info({ runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, zygoteImages: found }, "zygote-builder ready");
   return {
     async stop() {
       stopped = true;

@@ -2,6 +2,7 @@
 // always give the same plan. Greedy agglomerative grouping: start with one group per function and merge
 // the most similar pair (Jaccard similarity of their name@version sets) while the merged set has no two
 // versions of one package, stays within the size bound, and is similar enough to be worth sharing.
+// Beside the groups, SOCK's single zygote of the most popular packages (popularSet), for comparison.
 import { createHash } from "node:crypto";
 
 export interface FunctionPackages {
@@ -82,4 +83,37 @@ export function planPackageSets(functions: readonly FunctionPackages[], o: Plann
   return groups
     .map((g) => ({ id: setId(g.packages), packages: Object.fromEntries([...g.packages].sort(([a], [b]) => (a < b ? -1 : 1))), functions: g.functions }))
     .sort((a, b) => (a.functions[0] < b.functions[0] ? -1 : 1));
+}
+
+/**
+ * SOCK's zygote: the packages used by the most deployed functions, at most maxPackages of them, one version
+ * each (the version most functions pin). Ties go to the smaller name (package) or version string, so the
+ * same functions always give the same set. Every function counts, also one too big for a group of its own:
+ * popularity is about what is imported, not about what fits. Its functions are those it covers entirely.
+ * Undefined when no function has dependencies.
+ */
+export function popularSet(functions: readonly FunctionPackages[], maxPackages: number): PackageSetPlan | undefined {
+  const users = new Map<string, Map<string, number>>();
+  for (const f of functions) {
+    for (const [pkg, version] of Object.entries(f.dependencies)) {
+      const versions = users.get(pkg) ?? new Map<string, number>();
+      versions.set(version, (versions.get(version) ?? 0) + 1);
+      users.set(pkg, versions);
+    }
+  }
+  if (users.size === 0) return undefined;
+  const total = (versions: Map<string, number>) => [...versions.values()].reduce((a, b) => a + b, 0);
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const chosen = [...users]
+    .sort(([a, va], [b, vb]) => total(vb) - total(va) || byName(a, b))
+    .slice(0, maxPackages)
+    .map(([pkg, versions]) => [pkg, [...versions].sort(([a, na], [b, nb]) => nb - na || byName(a, b))[0][0]] as const)
+    .sort(([a], [b]) => byName(a, b));
+  const packages = new Map(chosen);
+  const covered = functions
+    .filter((f) => Object.entries(f.dependencies).every(([pkg, v]) => packages.get(pkg) === v))
+    .filter((f) => Object.keys(f.dependencies).length > 0)
+    .map((f) => f.name)
+    .sort(byName);
+  return { id: setId(packages), packages: Object.fromEntries(chosen), functions: covered };
 }

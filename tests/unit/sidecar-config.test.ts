@@ -12,6 +12,25 @@ test("defaults match node-manager's and OpenWhisk's", (t) => {
   t.is(c.memoryMb, 256);
   t.is(c.maxConcurrency, 1);
   t.deepEqual(c.functionEnv, {});
+  t.is(c.functionName, "function");
+  t.is(c.zygoteManifest, "/opt/faas/zygote.json");
+  t.is(c.packagesRoot, "/");
+  t.is(c.workerUidBase, 10_000);
+  t.is(c.workDir, "/tmp/faas-work");
+  t.deepEqual(c.lockedDirs, ["/tmp", "/var/tmp", "/dev/shm"]);
+});
+
+test("an empty FAAS_FUNCTION_NAME is a stem cell; paths must be absolute", (t) => {
+  t.is(loadSidecarConfig({ FAAS_FUNCTION_NAME: "" }).functionName, "");
+  t.is(loadSidecarConfig({ FAAS_FUNCTION_NAME: "f" }).functionName, "f");
+  t.deepEqual(loadSidecarConfig({ FAAS_LOCKED_DIRS: "" }).lockedDirs, []);
+  t.deepEqual(loadSidecarConfig({ FAAS_LOCKED_DIRS: " /a, /b/ ," }).lockedDirs, ["/a", "/b/"]);
+  t.is(loadSidecarConfig({ FAAS_WORK_DIR: "/w/" }).workDir, "/w");
+  const err = t.throws(
+    () => loadSidecarConfig({ FAAS_LOCKED_DIRS: "/tmp,tmp", FAAS_WORK_DIR: "work", FAAS_PACKAGES_ROOT: "./x", FAAS_ZYGOTE_MANIFEST: "z.json", FAAS_WORKER_UID_BASE: "0" }),
+    { instanceOf: ConfigError },
+  );
+  t.is(err!.problems.length, 5);
 });
 
 test("FAAS_FUNCTION_ENV must be a JSON object of strings; errors name the variable", (t) => {
