@@ -1,11 +1,10 @@
 // `npm run bench:fork`: what a HELPER start costs against a COLD one, measured in the same run. Prints JSON.
-//   cold_invoke_ms_p50     first invocation of a deployed function on a node with no zygote (keepalive mesh)
-//   helper_invoke_ms_p50   invocation served by a zygote forked for it (pagurus mesh), client to result
+//   cold_invoke_ms_p50     first invocation of a deployed function with no zygote to lend, client to result
+//   helper_invoke_ms_p50   first invocation of a deployed function served by a zygote forked for it
 //   helper_startup_ms_p50  the record's startup + init of those HELPER invocations (lending: code injected,
 //                          limit resized, template handed over, module imported)
 //   helper_vs_cold         helper_invoke_ms_p50 / cold_invoke_ms_p50 (target <= 0.05)
-// Two functions with the same pinned package take turns: each one's container turns into a zygote after
-// the (short) zygote time and is lent to the other. Settings: BENCH_FORK_RUNS (20), BENCH_COLD_RUNS (10).
+// Both in one pagurus mesh with a short zygote time. Setting: BENCH_FORK_RUNS (10 pairs).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,8 +18,7 @@ import { NodeManagerService } from "../gen/faas/nodemanager/v1/node_manager_pb.j
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const FORK_RUNS = env("BENCH_FORK_RUNS", 20);
-const COLD_RUNS = env("BENCH_COLD_RUNS", 10);
+const RUNS = env("BENCH_FORK_RUNS", 10);
 const FUNCTIONS = path.join(REPO_ROOT, "bench/functions");
 
 const p50 = (values: number[]) => nearestRank(sortedCopy(values), 50);
@@ -32,12 +30,17 @@ async function withMesh<T>(nodeManagerEnv: Record<string, string>, body: (mesh: 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-fork-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, "node-manager": nodeManagerEnv } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  let ok = false;
   try {
-    return await body(mesh, gateway);
+    const out = await body(mesh, gateway);
+    ok = true;
+    return out;
   } finally {
     gateway.close();
     await mesh.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (ok && !process.env.BENCH_KEEP_LOGS) fs.rmSync(dir, { recursive: true, force: true });
+    else console.error(`logs kept in ${dir}`);
+    if (ok && process.env.BENCH_KEEP_LOGS) console.error(`logs in ${dir}`);
   }
 }
 
@@ -54,54 +57,51 @@ async function waitForZygote(nm: GrpcJsClient<typeof NodeManagerService>, contai
   for (;;) {
     const c = (await nm.listContainers({})).message.containers.find((x) => x.containerId === containerId);
     if (c?.role === ContainerRole.ZYGOTE && c.state === ContainerState.IDLE) return;
-    if (Date.now() > deadline) throw new Error(`container ${containerId} did not become a zygote`);
+    if (Date.now() > deadline) throw new Error(`container ${containerId} did not become a zygote (it is ${c ? `${ContainerRole[c.role]} ${ContainerState[c.state]}` : "gone"})`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 async function main() {
-  const cold = await withMesh({ NODE_POLICY: "keepalive" }, async (_mesh, gateway) => {
-    for (let i = 0; i < COLD_RUNS; i++) await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, "fork-a"), { name: `fork-cold-${i}` }), { timeoutMs: 600_000 });
-    const out: number[] = [];
-    for (let i = 0; i < COLD_RUNS; i++) {
-      const { r, ms } = await invoke(gateway, `fork-cold-${i}`);
-      if (r.startKind !== StartKind.COLD) throw new Error(`fork-cold-${i} started ${StartKind[r.startKind]}`);
-      out.push(ms);
+  // Each sample: a lender function starts COLD, its executor turns into a zygote after the zygote time, and
+  // a renter function (same pinned package, never run before) is served by forking it. A helper is not
+  // turned back into a zygote (DESIGN.md: helpers end at keep-alive), so every pair is new.
+  const { cold, helperInvoke, helperStartup } = await withMesh({ LOG_LEVEL: process.env.BENCH_NODE_LOG_LEVEL ?? "warn", NODE_POLICY: "pagurus", ZYGOTE_TIME_DEFAULT_MS: "1000", REAPER_INTERVAL_MS: "20", IDLE_AFTER_MS: "0" }, async (mesh, gateway) => {
+    for (let i = 0; i < RUNS; i++) {
+      await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, "fork-a"), { name: `fork-lender-${i}` }), { timeoutMs: 600_000 });
+      await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, "fork-b"), { name: `fork-renter-${i}` }), { timeoutMs: 600_000 });
     }
-    return out;
-  });
-
-  const helper = await withMesh({ NODE_POLICY: "pagurus", ZYGOTE_TIME_DEFAULT_MS: "1000", REAPER_INTERVAL_MS: "20", IDLE_AFTER_MS: "0" }, async (mesh, gateway) => {
-    for (const f of ["fork-a", "fork-b"]) await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, f)), { timeoutMs: 600_000 });
     const nm = createGrpcJsClient(NodeManagerService, mesh.url("node-manager"));
-    const invokeMs: number[] = [];
-    const startupMs: number[] = [];
+    const out = { cold: [] as number[], helperInvoke: [] as number[], helperStartup: [] as number[] };
     try {
-      let { r } = await invoke(gateway, "fork-a");
-      for (let i = 0; i < FORK_RUNS; i++) {
-        await waitForZygote(nm, r.containerId);
-        const next = await invoke(gateway, i % 2 === 0 ? "fork-b" : "fork-a");
-        if (next.r.startKind !== StartKind.HELPER) throw new Error(`run ${i} started ${StartKind[next.r.startKind]}, not HELPER`);
-        invokeMs.push(next.ms);
-        startupMs.push(Number(next.r.timings!.startupUs + next.r.timings!.initUs) / 1000);
-        r = next.r;
+      for (let i = 0; i < RUNS; i++) {
+        const lender = await invoke(gateway, `fork-lender-${i}`);
+        if (lender.r.startKind !== StartKind.COLD) throw new Error(`fork-lender-${i} started ${StartKind[lender.r.startKind]}, not COLD`);
+        out.cold.push(lender.ms);
+        await waitForZygote(nm, lender.r.containerId);
+        const renter = await invoke(gateway, `fork-renter-${i}`);
+        if (renter.r.startKind !== StartKind.HELPER) throw new Error(`fork-renter-${i} started ${StartKind[renter.r.startKind]}, not HELPER`);
+        out.helperInvoke.push(renter.ms);
+        out.helperStartup.push(Number(renter.r.timings!.startupUs + renter.r.timings!.initUs) / 1000);
+        const tm = renter.r.timings!;
+        if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ clientMs: renter.ms, queuedUs: Number(tm.queuedUs), startupUs: Number(tm.startupUs), initUs: Number(tm.initUs), execUs: Number(tm.execUs), totalUs: Number(tm.totalUs) }));
       }
     } finally {
       nm.close();
     }
-    return { invokeMs, startupMs };
+    return out;
   });
 
   const coldP50 = p50(cold);
-  const helperP50 = p50(helper.invokeMs);
+  const helperP50 = p50(helperInvoke);
   console.log(
     JSON.stringify(
       {
         cold_invoke_ms_p50: round(coldP50, 1),
         helper_invoke_ms_p50: round(helperP50, 2),
-        helper_startup_ms_p50: round(p50(helper.startupMs), 2),
+        helper_startup_ms_p50: round(p50(helperStartup), 2),
         helper_vs_cold: round(helperP50 / coldP50, 4),
-        samples: { cold: COLD_RUNS, helper: FORK_RUNS },
+        samples: RUNS,
         machine: { cpus: os.cpus().length, node: process.version },
       },
       null,

@@ -210,7 +210,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
   for (const policy of scenario.policies) {
     const runDir = path.join(o.outDir, `run-${runDirs.length + 1}-${policy.name.replace(/[^a-zA-Z0-9=-]+/g, "_")}`);
     runDirs.push(runDir);
-    const mesh = await LocalMesh.start({ dir: runDir, env: { all: { LOG_LEVEL: "warn" }, "node-manager": { ...policy.env } } });
+    // A policy's settings go to node-manager and zygote-builder (which plans the package sets it shares).
+    const mesh = await LocalMesh.start({ dir: runDir, env: { all: { LOG_LEVEL: "warn" }, "node-manager": { ...policy.env }, "zygote-builder": { ...policy.env } } });
     const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
     const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
     const target = scenario.protocol === "connect" ? connectTarget(mesh.gatewayUrl) : grpcTarget(mesh.gatewayUrl);

@@ -540,14 +540,29 @@ export class ContainerPool {
     c.transition(ContainerState.STARTING, `${stemCell ? "claimed by" : "lent to"} ${fn.name}`);
     const sandbox = c.sandbox!;
     try {
-      const [codeDir] = await Promise.all([
-        this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir),
-        fn.memoryMb !== previousMb ? this.o.runtime.update(sandbox.id, fn.memoryMb) : undefined,
+      // The limit changes while the code is copied and the template takes over: both must be done before
+      // the first invocation runs, neither waits for the other.
+      const timing: Record<string, number> = {};
+      const lap = (name: string, since: () => bigint) => (timing[name] = Number(since()) / 1000);
+      await Promise.all([
+        (async () => {
+          const t = stopwatch();
+          const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
+          lap("injectMs", t);
+          const f = stopwatch();
+          await this.o.runtime.channel(sandbox).client.fork(
+            { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency } },
+            { timeoutMs: Math.max(10_000, claim.timeoutMs) },
+          );
+          lap("forkMs", f);
+        })(),
+        (async () => {
+          const t = stopwatch();
+          if (fn.memoryMb !== previousMb) await this.o.runtime.update(sandbox.id, fn.memoryMb);
+          lap("updateMs", t);
+        })(),
       ]);
-      await this.o.runtime.channel(sandbox).client.fork(
-        { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency } },
-        { timeoutMs: Math.max(10_000, claim.timeoutMs) },
-      );
+      this.o.logger.debug({ container: c.id, function: fn.name, ...timing }, "lent");
     } catch (err) {
       this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "lending failed; the container is removed");
       await this.remove(c, `lending to ${fn.name} failed`);
