@@ -53,13 +53,18 @@ function requestedLoad(req: LoadFunctionRequest, current: FunctionLoad): Functio
   };
 }
 
+/** A load names a directory node-manager put in the container; a missing one is the caller's mistake. */
+function requireCodeDir(dir: string): void {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ConnectError(`code directory ${dir} does not exist in the container`, Code.FailedPrecondition);
+  }
+}
+
 /** The load a ForkRequest asks for: a function new to this container, so unset limits take the platform's defaults. */
 function forkLoad(req: ForkRequest): FunctionLoad {
   if (!req.function) throw new ConnectError("function is required", Code.InvalidArgument);
   if (!req.codeDir) throw new ConnectError("code_dir is required", Code.InvalidArgument);
-  if (!fs.existsSync(req.codeDir) || !fs.statSync(req.codeDir).isDirectory()) {
-    throw new ConnectError(`code directory ${req.codeDir} does not exist in the container`, Code.FailedPrecondition);
-  }
+  requireCodeDir(req.codeDir);
   const limits = req.limits;
   return {
     functionName: req.function,
@@ -122,9 +127,7 @@ export function sidecarService({ roles, packages }: SidecarServiceOptions): Serv
         if (!req.function) throw new ConnectError("function is required", Code.InvalidArgument);
         const supervisor = mapped(() => roles.serving());
         const load = requestedLoad(req, supervisor.load);
-        if (!fs.existsSync(load.codeDir) || !fs.statSync(load.codeDir).isDirectory()) {
-          throw new ConnectError(`code directory ${load.codeDir} does not exist in the container`, Code.FailedPrecondition);
-        }
+        requireCodeDir(load.codeDir);
         const { result, initUs, pid } = await supervisor.loadFunction(load).catch(asConnectError);
         if (!result.ok) throw new ConnectError(`function ${load.functionName} failed to load: ${result.error.message}`, Code.FailedPrecondition);
         return { initUs: BigInt(initUs), workerPid: pid };

@@ -167,11 +167,16 @@ export class WorkerProcess {
       this.#failLoad({ type: "InitError", message: entry.error, stack: "" }, { kind: "load-failed" });
       return;
     }
-    const limitMs = loadTimeoutMs(options.load);
-    this.#loadTimer = setTimeout(() => {
-      this.#failLoad({ type: "InitError", message: `importing ${options.load.entry} did not finish within ${limitMs} ms`, stack: "" }, { kind: "load-timeout", limitMs });
-    }, limitMs);
+    this.#armLoadTimeout(options.load);
     this.#send({ kind: "load", entryPath: entry.path, functionName: options.load.functionName, memoryMb: options.load.memoryMb });
+  }
+
+  /** An import that does not finish in time fails the load (and the worker is killed). */
+  #armLoadTimeout(load: FunctionLoad): void {
+    const limitMs = loadTimeoutMs(load);
+    this.#loadTimer = setTimeout(() => {
+      this.#failLoad({ type: "InitError", message: `importing ${load.entry} did not finish within ${limitMs} ms`, stack: "" }, { kind: "load-timeout", limitMs });
+    }, limitMs);
   }
 
   get load(): FunctionLoad {
@@ -198,10 +203,7 @@ export class WorkerProcess {
       this.#failLoad({ type: "InitError", message: entry.error, stack: "" }, { kind: "load-failed" });
       return this.loaded;
     }
-    const limitMs = loadTimeoutMs(load);
-    this.#loadTimer = setTimeout(() => {
-      this.#failLoad({ type: "InitError", message: `importing ${load.entry} did not finish within ${limitMs} ms`, stack: "" }, { kind: "load-timeout", limitMs });
-    }, limitMs);
+    this.#armLoadTimeout(load);
     this.#send({ kind: "become", env: this.#envFor(load), codeDir: load.codeDir, entryPath: entry.path, functionName: load.functionName, memoryMb: load.memoryMb });
     return this.loaded;
   }

@@ -14,19 +14,12 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type Docker from "dockerode";
 import { stopwatch } from "../../common/clock.js";
 import { shortDigest } from "../../common/function-digest.js";
+import { buildImage, runtimeImageShortId, ZYGOTE_LABELS } from "../../common/image-build.js";
 import { DependencyInstallError, makeWorldReadable, npmInstall, writeDependenciesPackageJson } from "../../common/npm-install.js";
 import { LABELS } from "./labels.js";
 import { FunctionSpecSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 
 export { DependencyInstallError };
-
-/** Labels a function image carries about its base (the same two zygote-builder puts on zygote images). */
-export const ZYGOTE_LABELS = {
-  /** The package set the image builds FROM; absent without one. */
-  set: "faas.zygote-set",
-  /** The set's packages, JSON {name: version}: what a container of this image can serve as a zygote ("{}" without a set). */
-  packages: "faas.packages",
-} as const;
 
 /** A zygote image to build FROM: the set, its image, and the packages it holds at /node_modules. */
 export interface ZygoteRef {
@@ -91,12 +84,7 @@ export class FunctionImages {
 
   /** Fails fast at start when the runtime image is missing, with the command that builds it. */
   async checkRuntimeImage(): Promise<void> {
-    try {
-      const info = await this.o.docker.getImage(this.o.runtimeImage).inspect();
-      this.runtimeId = info.Id.replace(/^sha256:/, "").slice(0, 12);
-    } catch {
-      throw new Error(`runtime image ${this.o.runtimeImage} not found: build it with \`bash images/build.sh\``);
-    }
+    this.runtimeId = await runtimeImageShortId(this.o.docker, this.o.runtimeImage);
   }
 
   /**
@@ -205,13 +193,13 @@ export class FunctionImages {
     const image = this.tag(spec, zygote?.setId);
     let build = this.building.get(image);
     if (!build) {
-      build = this.buildImage(spec, codeDirs, zygote, image).finally(() => this.building.delete(image));
+      build = this.buildFunctionImage(spec, codeDirs, zygote, image).finally(() => this.building.delete(image));
       this.building.set(image, build);
     }
     return build;
   }
 
-  private async buildImage(spec: FunctionSpec, codeDirs: CodeDirs, zygote: ZygoteRef | undefined, image: string): Promise<BuiltFunctionImage> {
+  private async buildFunctionImage(spec: FunctionSpec, codeDirs: CodeDirs, zygote: ZygoteRef | undefined, image: string): Promise<BuiltFunctionImage> {
     try {
       await this.o.docker.getImage(image).inspect();
       return { image, buildUs: 0n, codeDirs };
@@ -246,14 +234,7 @@ export class FunctionImages {
         [ZYGOTE_LABELS.packages]: JSON.stringify(zygote?.packages ?? {}),
       };
       if (zygote) labels[ZYGOTE_LABELS.set] = zygote.setId;
-      const stream = await this.o.docker.buildImage({ context: staging, src: ["Dockerfile", "fn"] }, { t: image, labels, networkmode: "none", rm: true, forcerm: true });
-      await new Promise<void>((resolve, reject) => {
-        this.o.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
-          const failed = err?.message ?? output.find((o) => o.error)?.error;
-          if (failed) reject(new Error(`image build failed: ${failed}`));
-          else resolve();
-        });
-      });
+      await buildImage(this.o.docker, staging, ["Dockerfile", "fn"], image, labels);
       return { image, buildUs: elapsed(), codeDirs };
     } finally {
       fs.rmSync(staging, { recursive: true, force: true });

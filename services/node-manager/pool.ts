@@ -234,7 +234,8 @@ export class ContainerPool {
     container.inflight--;
     container.invocations++;
     container.lastUsedAt = this.o.clock.now();
-    if (!this.busy(container.functionName)) this.history.idle(container.functionName, container.lastUsedAt);
+    // Only a container left with nothing running can leave its function with nothing running.
+    if (container.inflight === 0 && !this.busy(container.functionName)) this.history.idle(container.functionName, container.lastUsedAt);
     if (broken || (container.retiring && container.inflight === 0)) {
       void this.remove(container, broken ? "sidecar failed" : "retired");
     } else if (!this.serveQueue(container) && container.inflight === 0 && container.state === ContainerState.BUSY) {

@@ -4,6 +4,7 @@
 // versions of one package, stays within the size bound, and is similar enough to be worth sharing.
 // Beside the groups, SOCK's single zygote of the most popular packages (popularSet), for comparison.
 import { createHash } from "node:crypto";
+import { sharedPackages } from "../../common/package-sets.js";
 
 export interface FunctionPackages {
   readonly name: string;
@@ -32,13 +33,6 @@ interface Group {
 
 const key = (pkg: string, version: string) => `${pkg}@${version}`;
 
-export function jaccard(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): number {
-  let shared = 0;
-  for (const [pkg, v] of a) if (b.get(pkg) === v) shared++;
-  const union = a.size + b.size - shared;
-  return union === 0 ? 0 : shared / union;
-}
-
 /** The union of two package sets, or undefined when they pin one package to different versions. */
 export function mergePackages(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): Map<string, string> | undefined {
   const out = new Map(a);
@@ -48,6 +42,17 @@ export function mergePackages(a: ReadonlyMap<string, string>, b: ReadonlyMap<str
     out.set(pkg, v);
   }
   return out;
+}
+
+/**
+ * Jaccard similarity of two groups' package sets (same package = same name at the same version). Unlike
+ * the lender choice's (common/package-sets.ts), two empty sets score 0: grouping is about packages worth
+ * sharing, and an empty pair shares none.
+ */
+export function jaccard(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): number {
+  const shared = sharedPackages(a, b);
+  const union = a.size + b.size - shared;
+  return union === 0 ? 0 : shared / union;
 }
 
 export function setId(packages: ReadonlyMap<string, string>): string {

@@ -7,15 +7,8 @@ import * as path from "node:path";
 import type Docker from "dockerode";
 import { stopwatch } from "../../common/clock.js";
 import type { Logger } from "../../common/logger.js";
+import { buildImage, runtimeImageShortId, ZYGOTE_LABELS } from "../../common/image-build.js";
 import { makeWorldReadable, npmInstall, writeDependenciesPackageJson } from "../../common/npm-install.js";
-
-/** Labels of zygote images (node-manager puts the same two on function images built FROM them). */
-export const ZYGOTE_LABELS = {
-  /** The package set's id. */
-  set: "faas.zygote-set",
-  /** The set's packages, JSON {name: version}. */
-  packages: "faas.packages",
-} as const;
 
 export interface ZygoteSetRef {
   readonly id: string;
@@ -51,13 +44,8 @@ export class ZygoteImages {
   constructor(private readonly o: ZygoteImagesOptions) {}
 
   /** Short id of the runtime image, looked up on every build so a runtime rebuilt meanwhile is noticed. */
-  async runtimeId(): Promise<string> {
-    try {
-      const info = await this.o.docker.getImage(this.o.runtimeImage).inspect();
-      return info.Id.replace(/^sha256:/, "").slice(0, 12);
-    } catch {
-      throw new Error(`runtime image ${this.o.runtimeImage} not found: build it with \`bash images/build.sh\``);
-    }
+  runtimeId(): Promise<string> {
+    return runtimeImageShortId(this.o.docker, this.o.runtimeImage);
   }
 
   /** Learns the zygote images already built on the current runtime image (after a restart). */
@@ -109,7 +97,7 @@ export class ZygoteImages {
         `FROM ${this.o.runtimeImage}\nCOPY node_modules /node_modules\nCOPY zygote.json /opt/faas/zygote.json\n`,
       );
       makeWorldReadable(staging);
-      await dockerBuild(this.o.docker, staging, ["Dockerfile", "node_modules", "zygote.json"], image, {
+      await buildImage(this.o.docker, staging, ["Dockerfile", "node_modules", "zygote.json"], image, {
         [ZYGOTE_LABELS.set]: set.id,
         [ZYGOTE_LABELS.packages]: JSON.stringify(set.packages),
       });
@@ -124,16 +112,4 @@ export class ZygoteImages {
       fs.rmSync(staging, { recursive: true, force: true });
     }
   }
-}
-
-/** docker build of a context directory, no network, intermediate containers removed; rejects on any build error. */
-async function dockerBuild(docker: Docker, context: string, src: string[], tag: string, labels: Record<string, string>): Promise<void> {
-  const stream = await docker.buildImage({ context, src }, { t: tag, labels, networkmode: "none", rm: true, forcerm: true });
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
-      const failed = err?.message ?? output.find((o) => o.error)?.error;
-      if (failed) reject(new Error(`image build failed: ${failed}`));
-      else resolve();
-    });
-  });
 }

@@ -1,6 +1,7 @@
 import test from "ava";
 import { ContainerRole, ContainerState } from "../../services/node-manager/container.js";
-import { percentileNearestRank, jaccard } from "../../services/node-manager/policies/common.js";
+import { jaccard } from "../../common/package-sets.js";
+import { percentileNearestRank } from "../../services/node-manager/policies/common.js";
 import { histogramWindows } from "../../services/node-manager/policies/histogram.js";
 import { createPolicy, isPolicyName, POLICY_NAMES } from "../../services/node-manager/policies/index.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";

@@ -1,4 +1,6 @@
 // Small pure helpers shared by the start-up policies. Time is plain milliseconds (the pool's clock).
+import { sharedPackages } from "../../../common/package-sets.js";
+import { nearestRank, sortedCopy } from "../../../common/percentiles.js";
 import { ContainerState } from "../container.js";
 import type { ContainerView, FunctionView, NodeView, Packages, PolicyAction } from "./policy.js";
 
@@ -34,15 +36,9 @@ export function keepAliveRemovals(
     .map((c) => ({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${keepAliveMs} ms` }));
 }
 
-/**
- * Nearest-rank percentile (q in (0, 100]) of the values: the ceil(q·n/100)-th smallest. Undefined for no
- * values. Integer arithmetic on q·n keeps ranks exact (0.95·20 is 19, not 19.000000000000004).
- */
+/** Nearest-rank percentile (q in [0, 100]) of the values, in any order; undefined for no values. */
 export function percentileNearestRank(values: readonly number[], q: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((q * sorted.length) / 100)));
-  return sorted[rank - 1];
+  return values.length === 0 ? undefined : nearestRank(sortedCopy(values), q);
 }
 
 /** Gaps between consecutive arrivals (arrivals are oldest first). */
@@ -50,23 +46,6 @@ export function interArrivalGaps(arrivals: readonly number[]): number[] {
   const gaps: number[] = [];
   for (let i = 1; i < arrivals.length; i++) gaps.push(arrivals[i] - arrivals[i - 1]);
   return gaps;
-}
-
-/** Packages held by both at the same version. */
-export function sharedPackages(a: Packages, b: Packages): number {
-  let n = 0;
-  for (const [pkg, version] of a) if (b.get(pkg) === version) n++;
-  return n;
-}
-
-/**
- * Jaccard similarity of two package sets, a package shared only at the same version. Two empty sets are
- * identical (1): an empty zygote is the perfect match for a function without dependencies.
- */
-export function jaccard(a: Packages, b: Packages): number {
-  const shared = sharedPackages(a, b);
-  const union = a.size + b.size - shared;
-  return union === 0 ? 1 : shared / union;
 }
 
 /** Packages of the set the dependencies do not need (a zygote's waste for that renter). */

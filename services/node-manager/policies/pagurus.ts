@@ -39,6 +39,7 @@
 //   (d) the most recently converted (largest roleSince): older zygotes are closer to their keep-alive end
 //       and are the ones removed first, the newest has the most life left as a helper;
 //   (e) id order.
+import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
   byId,
@@ -49,7 +50,6 @@ import {
   interArrivalGaps,
   isIdle,
   isLive,
-  jaccard,
   keepAliveRemovals,
   percentileNearestRank,
   recentColdStarts,

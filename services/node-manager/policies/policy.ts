@@ -2,8 +2,9 @@
 // function of what the node observes and the time: no Docker, no timers, so tests drive it with a fake clock.
 import type { ContainerRole, ContainerState } from "../container.js";
 
-/** package name -> exact version. */
-export type Packages = ReadonlyMap<string, string>;
+import type { Packages } from "../../../common/package-sets.js";
+
+export { covers, type Packages } from "../../../common/package-sets.js";
 
 export interface ContainerView {
   readonly id: string;
@@ -79,10 +80,4 @@ export interface StartupPolicy {
    * or stem cells leave it out.
    */
   chooseLender?(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined;
-}
-
-/** True when the set holds every dependency at its exact version. */
-export function covers(set: Packages, dependencies: Packages): boolean {
-  for (const [pkg, version] of dependencies) if (set.get(pkg) !== version) return false;
-  return true;
 }
