@@ -4,7 +4,11 @@
 //   helper_startup_ms_p50  the record's startup + init of those HELPER invocations (lending: code injected,
 //                          limit resized, template handed over, module imported)
 //   helper_vs_cold         helper_invoke_ms_p50 / cold_invoke_ms_p50 (target <= 0.05)
-// Both in one pagurus mesh with a short zygote time. Setting: BENCH_FORK_RUNS (10 pairs).
+//   warm_invoke_ms_p50     the renter invoked again (WARM) after the same idle as the lender had: the
+//                          floor of a first call after idling, through all hops, that a HELPER start adds to
+// All in one pagurus mesh with a short zygote time, the other settings at their defaults. Settings:
+// BENCH_FORK_RUNS (10 pairs), BENCH_VERBOSE (each HELPER's timings and the sidecar's fork log line).
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -20,6 +24,8 @@ import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const RUNS = env("BENCH_FORK_RUNS", 10);
 const FUNCTIONS = path.join(REPO_ROOT, "bench/functions");
+/** How long a lender's executor is idle before it becomes a zygote. */
+const ZYGOTE_TIME_MS = 1000;
 
 const p50 = (values: number[]) => nearestRank(sortedCopy(values), 50);
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -62,17 +68,24 @@ async function waitForZygote(nm: GrpcJsClient<typeof NodeManagerService>, contai
   }
 }
 
+/** The sidecar's own account of the fork (its log line), for BENCH_VERBOSE. */
+function sidecarForkLog(containerId: string): string {
+  const id = spawnSync("docker", ["ps", "-aq", "--filter", `label=faas.container=${containerId}`], { encoding: "utf8" }).stdout.trim();
+  const out = spawnSync("docker", ["logs", id], { encoding: "utf8" });
+  return (out.stdout + out.stderr).split("\n").filter((l) => l.includes("forked the template")).join("\n");
+}
+
 async function main() {
   // Each sample: a lender function starts COLD, its executor turns into a zygote after the zygote time, and
   // a renter function (same pinned package, never run before) is served by forking it. A helper is not
   // turned back into a zygote (DESIGN.md: helpers end at keep-alive), so every pair is new.
-  const { cold, helperInvoke, helperStartup } = await withMesh({ LOG_LEVEL: process.env.BENCH_NODE_LOG_LEVEL ?? "warn", NODE_POLICY: "pagurus", ZYGOTE_TIME_DEFAULT_MS: "1000", REAPER_INTERVAL_MS: "20", IDLE_AFTER_MS: "0" }, async (mesh, gateway) => {
+  const { cold, helperInvoke, helperStartup, warm } = await withMesh({ LOG_LEVEL: process.env.BENCH_NODE_LOG_LEVEL ?? "warn", NODE_POLICY: "pagurus", ZYGOTE_TIME_DEFAULT_MS: String(ZYGOTE_TIME_MS), REAPER_INTERVAL_MS: "200" }, async (mesh, gateway) => {
     for (let i = 0; i < RUNS; i++) {
       await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, "fork-a"), { name: `fork-lender-${i}` }), { timeoutMs: 600_000 });
       await gateway.deployFunction(readFunctionDir(path.join(FUNCTIONS, "fork-b"), { name: `fork-renter-${i}` }), { timeoutMs: 600_000 });
     }
     const nm = createGrpcJsClient(NodeManagerService, mesh.url("node-manager"));
-    const out = { cold: [] as number[], helperInvoke: [] as number[], helperStartup: [] as number[] };
+    const out = { cold: [] as number[], helperInvoke: [] as number[], helperStartup: [] as number[], warm: [] as number[] };
     try {
       for (let i = 0; i < RUNS; i++) {
         const lender = await invoke(gateway, `fork-lender-${i}`);
@@ -82,9 +95,17 @@ async function main() {
         const renter = await invoke(gateway, `fork-renter-${i}`);
         if (renter.r.startKind !== StartKind.HELPER) throw new Error(`fork-renter-${i} started ${StartKind[renter.r.startKind]}, not HELPER`);
         out.helperInvoke.push(renter.ms);
+        // The reference a HELPER start adds to: the same function WARM after the same idle as the lender had.
+        await new Promise((r) => setTimeout(r, ZYGOTE_TIME_MS));
+        const warm = await invoke(gateway, `fork-renter-${i}`);
+        if (warm.r.startKind !== StartKind.WARM) throw new Error(`fork-renter-${i} started ${StartKind[warm.r.startKind]} the second time, not WARM`);
+        out.warm.push(warm.ms);
         out.helperStartup.push(Number(renter.r.timings!.startupUs + renter.r.timings!.initUs) / 1000);
         const tm = renter.r.timings!;
-        if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ clientMs: renter.ms, queuedUs: Number(tm.queuedUs), startupUs: Number(tm.startupUs), initUs: Number(tm.initUs), execUs: Number(tm.execUs), totalUs: Number(tm.totalUs) }));
+        if (process.env.BENCH_VERBOSE) {
+          console.error(JSON.stringify({ clientMs: renter.ms, queuedUs: Number(tm.queuedUs), startupUs: Number(tm.startupUs), initUs: Number(tm.initUs), execUs: Number(tm.execUs), totalUs: Number(tm.totalUs) }));
+          console.error(sidecarForkLog(renter.r.containerId));
+        }
       }
     } finally {
       nm.close();
@@ -101,6 +122,7 @@ async function main() {
         helper_invoke_ms_p50: round(helperP50, 2),
         helper_startup_ms_p50: round(p50(helperStartup), 2),
         helper_vs_cold: round(helperP50 / coldP50, 4),
+        warm_invoke_ms_p50: round(p50(warm), 2),
         samples: RUNS,
         machine: { cpus: os.cpus().length, node: process.version },
       },

@@ -9,11 +9,17 @@ import { SidecarRole } from "../gen/faas/sidecar/v1/sidecar_pb.js";
 import type { FunctionLoad } from "./function-load.js";
 import { FunctionSupervisor, StoppingError } from "./supervisor.js";
 import type { TemplateKeeper } from "./template-keeper.js";
+import { waitAtMost } from "./wait-at-most.js";
 import { heapLimitMb } from "./worker-exit.js";
 import type { WorkerIsolation } from "./worker-isolation.js";
 
 /** How long Fork and BecomeZygote wait for a template that is still importing the package set. */
 export const TEMPLATE_WAIT_MS = 30_000;
+
+/** At most this long after a fork without an invocation, the replacement template starts anyway. */
+export const REPLACEMENT_WAIT_MS = 1000;
+/** How long after the forked function's first invocation ended its replacement template starts. */
+export const REPLACEMENT_DELAY_MS = 100;
 
 /** The call does not fit the current role (Run on a zygote, Fork on a function). */
 export class WrongRoleError extends Error {}
@@ -135,8 +141,11 @@ export class RoleSwitch {
       const initUs = worker.takeInitUs();
       this.#supervisor = new FunctionSupervisor({ load, workerScript: this.o.workerScript, logger: this.o.logger, identity: worker.identity, adopted: worker });
       this.o.logger.info({ function: load.functionName, workerPid: worker.pid, uid: worker.identity?.uid, forkUs, initUs }, "forked the template into a function worker");
-      // The replacement's spawn and import must not slow the fork's answer.
-      setImmediate(() => this.#ensureTemplate());
+      // The replacement's spawn blocks this event loop for milliseconds and its import takes a core for tens:
+      // started at once it would delay the fork's answer and the renter's first invocation, the one a HELPER
+      // start is about. It starts a little after that invocation ended (its answer has to leave first; the
+      // HTTP/2 flush is itself deferred), or after REPLACEMENT_WAIT_MS without one.
+      void waitAtMost(this.#supervisor.firstRunEnded, REPLACEMENT_WAIT_MS).then(() => setTimeout(() => this.#ensureTemplate(), REPLACEMENT_DELAY_MS).unref());
       return { workerPid: worker.pid, forkUs, initUs };
     });
   }

@@ -141,9 +141,15 @@ export function sidecarService({ roles, packages }: SidecarServiceOptions): Serv
       async fork(req) {
         // fork_us counts from here: the wait for the template, the hand-over and the import.
         const receivedAt = performance.now();
+        const first = req.firstRun;
+        if (first && !first.invocationId) throw new ConnectError("first_run.invocation_id is required", Code.InvalidArgument);
         const load = forkLoad(req);
         const r = await roles.fork(load, receivedAt).catch(asConnectError);
-        return { workerPid: r.workerPid, forkUs: BigInt(r.forkUs), initUs: BigInt(r.initUs) };
+        const forked = { workerPid: r.workerPid, forkUs: BigInt(r.forkUs), initUs: BigInt(r.initUs) };
+        if (!first) return forked;
+        const ranAt = performance.now();
+        const firstResult = await run(first);
+        return { ...forked, firstResult, firstRunUs: BigInt(Math.round((performance.now() - ranAt) * 1000)) };
       },
 
       async stats() {

@@ -43,6 +43,9 @@ export class FunctionSupervisor {
   readonly #gate: FifoGate;
   #inflight = 0;
   #stopping = false;
+  #firstRunEnded!: () => void;
+  /** Settles when the first invocation this supervisor accepted has been answered. */
+  readonly firstRunEnded = new Promise<void>((resolve) => (this.#firstRunEnded = resolve));
 
   constructor(private readonly o: SupervisorOptions) {
     this.#load = o.load;
@@ -103,6 +106,7 @@ export class FunctionSupervisor {
       return failedOutcome(InvocationStatus.PLATFORM_ERROR, { type: "Internal", message: `sidecar error: ${(err as Error).message}`, stack: "" });
     } finally {
       this.#inflight--;
+      this.#firstRunEnded();
     }
   }
 

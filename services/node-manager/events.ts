@@ -4,24 +4,29 @@ import { create } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { nowUnixUs } from "../../common/clock.js";
 import { publishEvent, subjects } from "../../common/nats.js";
-import { ContainerStateChangedSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { ContainerStateChangedSchema, NodeHeartbeatSchema, type ContainerStateChanged } from "../../gen/faas/events/v1/events_pb.js";
 import { ContainerState, type Transition } from "./container.js";
 import type { ContainerPool } from "./pool.js";
 
 export class NodeEvents {
   private sequence = 0n;
+  /** Transitions not yet published: they go out after the current turn, in order. */
+  private pending: ContainerStateChanged[] = [];
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly nodeId: string,
   ) {}
 
+  /**
+   * Published a turn later: transitions happen on an invocation's path (a lent container goes STARTING
+   * then BUSY before its answer), and the publish, with what it wakes in every subscriber on a small
+   * machine, would otherwise be paid by that answer. Sequence and time are taken now.
+   */
   containerChanged(t: Transition): void {
     const c = t.container;
-    publishEvent(
-      this.nc,
-      subjects.containers(this.nodeId),
-      ContainerStateChangedSchema,
+    if (this.pending.length === 0) setImmediate(() => this.flush());
+    this.pending.push(
       create(ContainerStateChangedSchema, {
         nodeId: this.nodeId,
         containerId: c.id,
@@ -37,6 +42,12 @@ export class NodeEvents {
         startKind: c.startKind,
       }),
     );
+  }
+
+  private flush(): void {
+    const events = this.pending;
+    this.pending = [];
+    for (const e of events) publishEvent(this.nc, subjects.containers(this.nodeId), ContainerStateChangedSchema, e);
   }
 
   heartbeat(pool: ContainerPool, address: string): void {

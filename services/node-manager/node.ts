@@ -55,9 +55,11 @@ export class Node {
     if (!ref) throw new ConnectError("function is required", Code.InvalidArgument);
     const fn = this.runnable(ref);
     const outcome = create(InvocationOutcomeSchema, { invocationId: req.invocationId, nodeId: this.o.nodeId });
+    const timeoutMs = ref.limits?.timeoutMs ?? 60_000;
+    const run = { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent };
     let lease;
     try {
-      lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs);
+      lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs, run);
     } catch (err) {
       outcome.status = InvocationStatus.PLATFORM_ERROR;
       const type = err instanceof NoCapacityError ? "NoCapacity" : err instanceof StartFailedError ? "StartFailed" : "Internal";
@@ -66,15 +68,18 @@ export class Node {
     }
     outcome.startKind = lease.startKind;
     outcome.containerId = lease.container.id;
-    const timeoutMs = ref.limits?.timeoutMs ?? 60_000;
     try {
-      const r = await lease.channel.client.run(
-        { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent },
-        // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up to
-        // twice it); this bound only catches a sidecar that stopped answering.
-        { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
-      );
-      this.o.pool.release(lease.container);
+      // A lent container's fork may have run it already.
+      const r =
+        lease.result ??
+        (await lease.channel.client.run(
+          run,
+          // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up
+          // to twice it); this bound only catches a sidecar that stopped answering.
+          { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
+        ));
+      // The answer goes out first: what the release sets off (state events, the next queued start) can wait a turn.
+      setImmediate(() => this.o.pool.release(lease.container));
       outcome.status = r.status;
       outcome.output = r.output;
       outcome.error = r.error;

@@ -8,7 +8,10 @@ import type { Logger } from "../../common/logger.js";
 import type { Clock } from "../../common/clock.js";
 import { stopwatch } from "../../common/clock.js";
 import { shortId } from "../../common/ids.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
+import type { ForkResponse, RunRequestSchema, RunResponse } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
 import { LABELS } from "./labels.js";
 import { Container, ContainerRole, ContainerState, NO_FUNCTION, type Assignment, type TransitionListener } from "./container.js";
 import { FunctionHistory } from "./function-history.js";
@@ -55,7 +58,11 @@ export interface Lease {
   readonly queuedUs: bigint;
   /** Creating and starting the container (COLD), 0 for WARM. */
   readonly startupUs: bigint;
+  /** The invocation already ran: the fork that lent the container carried it (ForkRequest.first_run). */
+  readonly result?: RunResponse;
 }
+
+type RunRequestInit = MessageInitShape<typeof RunRequestSchema>;
 
 /** The node cannot fit the container within the wait allowed. */
 export class NoCapacityError extends Error {}
@@ -118,6 +125,9 @@ interface Waiter {
   readonly readyEpoch: number;
   /** Arrival order across all queues. */
   readonly seq: number;
+  /** What the invocation asks the sidecar: the fork lending a container to it may carry it. */
+  readonly run: RunRequestInit | undefined;
+  readonly deadlineMs: number;
   readonly resolve: (lease: Lease) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -130,8 +140,15 @@ interface FunctionQueue {
 
 const queueKey = (name: string, digest: string) => `${name}@${digest}`;
 
+/** A Fork error after which the invocation it carried certainly did not run: the sidecar refused it. */
+function refusedBeforeRunning(err: unknown): boolean {
+  return err instanceof ConnectError && (err.code === Code.FailedPrecondition || err.code === Code.InvalidArgument);
+}
+
 export class ContainerPool {
   private readonly containers = new Map<string, Container>();
+  /** Lent containers whose fork carries an invocation (the first of its function's queue). */
+  private readonly riders = new Map<Container, Waiter>();
   /** Containers being created, with when their start began. */
   private readonly starting = new Map<Container, () => bigint>();
   /** Invocations waiting for a slot, per function version, oldest first. */
@@ -202,7 +219,11 @@ export class ContainerPool {
    * started for the queue as planStarts says, evicting idle containers of other functions for memory.
    * Rejects with NoCapacityError when no slot comes before deadlineMs.
    */
-  acquire(fn: RunnableFunction, deadlineMs: number): Promise<Lease> {
+  /**
+   * A slot for one invocation of fn, by deadlineMs. run is the request the invocation will send: when a
+   * zygote or stem cell is lent to it, the fork carries it and the lease comes with the result.
+   */
+  acquire(fn: RunnableFunction, deadlineMs: number, run?: RunRequestInit): Promise<Lease> {
     if (this.closed) return Promise.reject(new StartFailedError("the node is stopping"));
     this.known.set(fn.name, fn);
     this.history.arrived(fn.name, this.o.clock.now());
@@ -219,14 +240,39 @@ export class ContainerPool {
       return Promise.reject(new NoCapacityError(`function needs ${fn.memoryMb} MB but the node has ${this.o.memoryCapacityMb} MB in all`));
     }
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = { fn, waited: stopwatch(), readyEpoch: this.readyEpoch, seq: ++this.arrivals, resolve, reject, timer: undefined };
-      const q = queue ?? { fn, waiters: [] };
-      q.waiters.push(waiter);
-      this.queues.set(key, q);
-      const remaining = Math.max(0, deadlineMs - this.o.clock.now());
-      waiter.timer = setTimeout(() => this.expire(key, waiter, remaining), remaining);
+      const waiter: Waiter = { fn, waited: stopwatch(), readyEpoch: this.readyEpoch, seq: ++this.arrivals, run, deadlineMs, resolve, reject, timer: undefined };
+      this.enqueue(waiter, "back");
       this.pump();
     });
+  }
+
+  private enqueue(waiter: Waiter, end: "front" | "back"): void {
+    const key = queueKey(waiter.fn.name, waiter.fn.digest);
+    const q = this.queues.get(key) ?? { fn: waiter.fn, waiters: [] };
+    if (end === "back") q.waiters.push(waiter);
+    else q.waiters.unshift(waiter);
+    this.queues.set(key, q);
+    const remaining = Math.max(0, waiter.deadlineMs - this.o.clock.now());
+    waiter.timer = setTimeout(() => this.expire(key, waiter, remaining), remaining);
+  }
+
+  /** The head of fn's queue, taken out to ride the fork that lends c to fn; undefined if it cannot. */
+  private takeRider(c: Container, fn: RunnableFunction): Waiter | undefined {
+    const key = queueKey(fn.name, fn.digest);
+    const q = this.queues.get(key);
+    if (!q || q.waiters.length === 0 || !q.waiters[0].run) return undefined;
+    const w = q.waiters.shift()!;
+    clearTimeout(w.timer);
+    if (q.waiters.length === 0) this.queues.delete(key);
+    this.riders.set(c, w);
+    return w;
+  }
+
+  /** Invocations of fn riding forks, out of its queue but still waiting for a slot. */
+  private ridersOf(fn: RunnableFunction): number {
+    let n = 0;
+    for (const w of this.riders.values()) if (w.fn.name === fn.name && w.fn.digest === fn.digest) n++;
+    return n;
   }
 
   /** Gives an invocation's slot back. A broken container (its sidecar failed) is removed. */
@@ -428,7 +474,7 @@ export class ContainerPool {
         if (c.state === ContainerState.STARTING) starting++;
         else if (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY) running++;
       }
-      demands.push({ key, queued: q.waiters.length, starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq, oldestWaitMs: Number(q.waiters[0].waited()) / 1000 });
+      demands.push({ key, queued: q.waiters.length + this.ridersOf(q.fn), starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq, oldestWaitMs: Number(q.waiters[0].waited()) / 1000 });
     }
     for (const { key, count } of planStarts(demands, this.starting.size, this.o.maxStarts, this.o.cpuSaturated?.() ?? false)) {
       const fn = this.queues.get(key)!.fn;
@@ -506,6 +552,8 @@ export class ContainerPool {
       if (!fn.claim) continue;
       let coming = 0;
       for (const c of this.containers.values()) if (c.state === ContainerState.STARTING && c.functionName === fn.name && c.digest === fn.digest) coming += c.maxConcurrency;
+      // A container whose fork carries a rider has one slot less for the queue.
+      coming -= this.ridersOf(fn);
       while (q.waiters.length > coming) {
         const deps = fn.dependencies ?? EMPTY;
         const candidates = this.all().filter(
@@ -522,8 +570,9 @@ export class ContainerPool {
         if (!lender || !candidates.includes(lender)) break;
         // A bigger limit than the lender had must fit the node.
         if (fn.memoryMb > lender.memoryMb && this.o.memoryCapacityMb - this.reservedMb < fn.memoryMb - lender.memoryMb) break;
-        void this.lend(lender, fn);
-        coming += fn.maxConcurrency;
+        const rider = this.takeRider(lender, fn);
+        void this.lend(lender, fn, rider);
+        coming += fn.maxConcurrency - (rider ? 1 : 0);
       }
     }
   }
@@ -531,8 +580,10 @@ export class ContainerPool {
   /**
    * Hands a zygote (HELPER) or a stem cell (PREWARM) to fn: its code is copied in, its limit resized,
    * and the sidecar gives the template worker to fn. Then it serves fn's queue like a started container.
+   * The fork carries the rider (the queue's first invocation, taken out of it), which is answered with
+   * the fork's first result: one round trip to the sidecar fewer on a HELPER start.
    */
-  private async lend(c: Container, fn: RunnableFunction): Promise<void> {
+  private async lend(c: Container, fn: RunnableFunction, rider: Waiter | undefined): Promise<void> {
     const claim = fn.claim!;
     const stemCell = c.role === ContainerRole.STEM_CELL;
     const startup = stopwatch();
@@ -540,39 +591,70 @@ export class ContainerPool {
     c.reassign(stemCell ? ContainerRole.EXECUTOR : ContainerRole.HELPER, assignmentOf(fn), stemCell ? StartKind.PREWARM : StartKind.HELPER, this.o.clock.now());
     c.transition(ContainerState.STARTING, `${stemCell ? "claimed by" : "lent to"} ${fn.name}`);
     const sandbox = c.sandbox!;
-    try {
-      // The limit changes while the code is copied and the template takes over: both must be done before
-      // the first invocation runs, neither waits for the other.
-      const timing: Record<string, number> = {};
-      const lap = (name: string, since: () => bigint) => (timing[name] = Number(since()) / 1000);
-      await Promise.all([
-        (async () => {
-          const t = stopwatch();
-          const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
-          lap("injectMs", t);
-          const f = stopwatch();
-          await this.o.runtime.channel(sandbox).client.fork(
-            { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency } },
-            { timeoutMs: Math.max(10_000, claim.timeoutMs) },
-          );
-          lap("forkMs", f);
-        })(),
-        (async () => {
-          const t = stopwatch();
-          if (fn.memoryMb !== previousMb) await this.o.runtime.update(sandbox.id, fn.memoryMb);
-          lap("updateMs", t);
-        })(),
-      ]);
-      this.o.logger.debug({ container: c.id, function: fn.name, ...timing }, "lent");
-    } catch (err) {
-      this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "lending failed; the container is removed");
+    // The limit changes while the code is copied and the template takes over: both must be done before
+    // the function runs, neither waits for the other.
+    const timing: Record<string, number> = {};
+    const lap = (name: string, since: () => bigint) => (timing[name] = Number(since()) / 1000);
+    let forkSent = false;
+    const [forking, updating] = await Promise.allSettled([
+      (async () => {
+        const t = stopwatch();
+        const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
+        lap("injectMs", t);
+        const f = stopwatch();
+        forkSent = true;
+        const forked = await this.o.runtime.channel(sandbox).client.fork(
+          { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency }, firstRun: rider?.run },
+          // The rider's run has the sidecar's bounds (its slot wait and its timeout), as a Run would.
+          { timeoutMs: Math.max(10_000, claim.timeoutMs) + (rider ? 2 * claim.timeoutMs : 0) },
+        );
+        lap("forkMs", f);
+        return forked;
+      })(),
+      (async () => {
+        const t = stopwatch();
+        if (fn.memoryMb !== previousMb) await this.o.runtime.update(sandbox.id, fn.memoryMb);
+        lap("updateMs", t);
+      })(),
+    ]);
+    if (forking.status === "rejected" || updating.status === "rejected") {
+      const err = (forking.status === "rejected" ? forking.reason : (updating as PromiseRejectedResult).reason) as Error;
+      this.o.logger.warn({ container: c.id, function: fn.name, err: err.message }, "lending failed; the container is removed");
+      // Only a fork refused before anything ran lets the rider try another start; otherwise it may have run.
+      if (rider) this.unseat(c, rider, forking.status === "rejected" && (!forkSent || refusedBeforeRunning(forking.reason)), `lending ${c.id} to ${fn.name} failed: ${err.message}`);
       await this.remove(c, `lending to ${fn.name} failed`);
       return;
     }
-    if (c.state !== ContainerState.STARTING) return; // removed meanwhile (the node is stopping)
+    const forked = forking.value;
+    this.o.logger.debug({ container: c.id, function: fn.name, ...timing, firstRunUs: Number(forked.firstRunUs) }, "lent");
+    if (c.state !== ContainerState.STARTING) {
+      // removed meanwhile (the node is stopping)
+      if (rider) this.unseat(c, rider, false, "the node is stopping");
+      return;
+    }
     this.readyAt.set(c, ++this.readyEpoch);
-    if (!this.serveQueue(c, startup)) c.transition(ContainerState.IDLE, "lent; nobody waits any more");
+    if (rider) {
+      this.riders.delete(c);
+      this.occupy(c);
+      // The rider's startup ends where its run began in the sidecar; before the lending it queued.
+      const lentUs = startup();
+      const firstRunUs = forked.firstRunUs;
+      const startupUs = lentUs > firstRunUs ? lentUs - firstRunUs : 0n;
+      const waited = rider.waited();
+      rider.resolve({ container: c, channel: this.o.runtime.channel(sandbox), startKind: c.startKind, queuedUs: waited > lentUs ? waited - lentUs : 0n, startupUs, result: forked.firstResult });
+    }
+    if (!this.serveQueue(c, startup) && !rider) c.transition(ContainerState.IDLE, "lent; nobody waits any more");
     this.pump();
+  }
+
+  /**
+   * A rider whose lending failed: back at the head of its queue (for another start) when nothing of it
+   * ran, otherwise failed (it may have run: running it twice is worse than an error).
+   */
+  private unseat(c: Container, rider: Waiter, requeue: boolean, why: string): void {
+    this.riders.delete(c);
+    if (requeue && !this.closed) this.enqueue(rider, "front");
+    else rider.reject(new StartFailedError(why));
   }
 
   /** Turns an idle executor into a zygote in place: its worker ends and a clean template takes over. */

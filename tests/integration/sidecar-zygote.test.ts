@@ -297,12 +297,20 @@ test.serial("a function's container becomes a zygote and forks into another func
   const becameAgain = await client.becomeZygote({ reason: "b idle" });
   t.is(becameAgain.workersEnded, 1);
   t.false(alive(forked.workerPid));
-  await rejectsWith(t, client.fork({ function: "bad", codeDir: l.codeBad }), Code.FailedPrecondition, /bad failed to load: .*B cannot start: missing config/);
+  // The invocation a failed fork carried never runs: the caller may send it elsewhere.
+  await rejectsWith(t, client.fork({ function: "bad", codeDir: l.codeBad, firstRun: { invocationId: "bad1", payload: payload({}) } }), Code.FailedPrecondition, /bad failed to load: .*B cannot start: missing config/);
   stats = await client.stats({});
   t.is(stats.role, SidecarRole.ZYGOTE);
+  await rejectsWith(t, client.fork({ function: "c", codeDir: l.codeC, entry: "index.mjs", firstRun: { invocationId: "" } }), Code.InvalidArgument, /first_run.invocation_id/);
+  t.is((await client.stats({})).role, SidecarRole.ZYGOTE, "a malformed first run is refused before the fork");
 
-  const forkedC = await client.fork({ function: "c", codeDir: l.codeC, entry: "index.mjs" });
-  t.log(`Fork of c after a failed fork: fork_us ${forkedC.forkUs} (init_us ${forkedC.initUs})`);
+  // A fork may carry its first invocation: one round trip for the hand-over and the run.
+  const forkedC = await client.fork({ function: "c", codeDir: l.codeC, entry: "index.mjs", firstRun: { invocationId: "c0", payload: payload({}) } });
+  t.log(`Fork of c after a failed fork: fork_us ${forkedC.forkUs} (init_us ${forkedC.initUs}), its first run ${forkedC.firstRunUs} us`);
+  t.is(forkedC.firstResult?.invocationId, "c0");
+  t.is(forkedC.firstResult?.status, InvocationStatus.OK, forkedC.firstResult?.error?.message);
+  t.deepEqual(json(forkedC.firstResult!.output), { c: true, pid: forkedC.workerPid });
+  t.true(forkedC.firstRunUs > 0n);
   const ranC = await client.run({ invocationId: "c1", payload: payload({}) });
   t.is(ranC.status, InvocationStatus.OK, ranC.error?.message);
   t.deepEqual(json(ranC.output), { c: true, pid: forkedC.workerPid });

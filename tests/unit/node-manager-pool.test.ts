@@ -4,7 +4,8 @@ import test from "ava";
 import { FakeClock } from "../../common/clock.js";
 import { eventually } from "../helpers/eventually.js";
 import { createLogger } from "../../common/logger.js";
-import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { InvocationStatus, StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { Container, ContainerRole, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
 import type { StartupPolicy } from "../../services/node-manager/policies/policy.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
@@ -33,10 +34,12 @@ class MemoryRuntime implements SandboxRuntime {
   async unpause() {}
   readonly updates: Array<{ id: string; memoryMb: number }> = [];
   readonly injected: string[] = [];
-  readonly forks: Array<{ sandbox: string; function: string; codeDir: string }> = [];
+  readonly forks: Array<{ sandbox: string; function: string; codeDir: string; firstRun?: string }> = [];
   readonly zygotes: string[] = [];
-  /** Fork fails with this message while set. */
+  /** Fork fails with this message while set, as a broken connection would (after the call went out). */
   forkFailsWith: string | undefined;
+  /** Fork is refused by the sidecar (nothing ran) with this message while set. */
+  forkRefusedWith: string | undefined;
   async update(id: string, memoryMb: number) {
     this.updates.push({ id, memoryMb });
   }
@@ -46,10 +49,12 @@ class MemoryRuntime implements SandboxRuntime {
   }
   channel(sb: Sandbox): Channel {
     const client = {
-      fork: async (req: { function: string; codeDir: string }) => {
+      fork: async (req: { function: string; codeDir: string; firstRun?: { invocationId: string } }) => {
         if (this.forkFailsWith) throw new Error(this.forkFailsWith);
-        this.forks.push({ sandbox: sb.id, function: req.function, codeDir: req.codeDir });
-        return {};
+        if (this.forkRefusedWith) throw new ConnectError(this.forkRefusedWith, Code.FailedPrecondition);
+        this.forks.push({ sandbox: sb.id, function: req.function, codeDir: req.codeDir, firstRun: req.firstRun?.invocationId });
+        const run = req.firstRun;
+        return run ? { firstResult: { invocationId: run.invocationId, status: InvocationStatus.OK }, firstRunUs: 100n } : { firstRunUs: 0n };
       },
       becomeZygote: async () => {
         this.zygotes.push(sb.id);
@@ -407,6 +412,53 @@ test("a lending that fails removes the zygote and the invocation starts cold ins
   const lease = await pool.acquire(fn("g"), clock.now() + 1000);
   t.is(lease.startKind, StartKind.COLD);
   t.is(z.state, ContainerState.REMOVED);
+});
+
+const runOf = (invocationId: string) => ({ invocationId, payload: new Uint8Array(), timeoutMs: 1000, traceparent: "" });
+
+test("a lending's fork carries the invocation waiting for it: the lease holds its result", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { ms: "2.1.3" }));
+  const lease = await pool.acquire(fn("g", 256, 1, { ms: "2.1.3" }), clock.now() + 1000, runOf("inv-1"));
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.container, z);
+  t.is(lease.result?.invocationId, "inv-1");
+  t.deepEqual(runtime.forks.map((f) => f.firstRun), ["inv-1"]);
+  t.is(z.inflight, 1, "the rider holds a slot until it is released");
+  t.is(z.state, ContainerState.BUSY);
+  pool.release(lease.container);
+  t.is(z.inflight, 0);
+});
+
+test("a rider takes one of the lent container's slots: the next waiter gets a start of its own", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  await zygoteOf(pool, runtime, clock, fn("f"));
+  const g = fn("g");
+  const [first, second] = await Promise.all([pool.acquire(g, clock.now() + 1000, runOf("a")), pool.acquire(g, clock.now() + 1000, runOf("b"))]);
+  t.is(first.startKind, StartKind.HELPER);
+  t.is(first.result?.invocationId, "a");
+  t.is(second.startKind, StartKind.COLD, "the second invocation did not wait for the helper's only slot");
+  t.is(second.result, undefined);
+  t.is(runtime.created, 2);
+});
+
+test("a fork the sidecar refused puts its rider back in the queue: it starts cold, and runs once", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, fn("f"));
+  runtime.forkRefusedWith = "the template did not load g";
+  const lease = await pool.acquire(fn("g"), clock.now() + 1000, runOf("inv-2"));
+  t.is(lease.startKind, StartKind.COLD);
+  t.is(lease.result, undefined, "its Run is still to be sent");
+  t.is(z.state, ContainerState.REMOVED);
+});
+
+test("a fork that broke after it was sent fails its rider: it may have run, and must not run twice", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  await zygoteOf(pool, runtime, clock, fn("f"));
+  runtime.forkFailsWith = "connection reset";
+  const err = await t.throwsAsync(pool.acquire(fn("g"), clock.now() + 1000, runOf("inv-3")), { instanceOf: StartFailedError });
+  t.regex(err!.message, /connection reset/);
+  t.is(runtime.created, 1, "no cold start was made for it");
 });
 
 test("prewarm-executor starts an executor of a known function ahead of its arrival; the arrival is WARM", async (t) => {
