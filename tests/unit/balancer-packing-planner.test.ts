@@ -1,0 +1,162 @@
+// The packing planner (ProPack's model) on synthetic S(n) and E(d) curves whose optima are known, and the
+// measured-curve arithmetic it stands on.
+import test from "ava";
+import { MeasuredCurve } from "../../services/balancer/packing/curve.js";
+import { completionTimes, LAMBDA_X86_USD_PER_GB_SECOND, planPacking, type PackingProblem } from "../../services/balancer/packing/planner.js";
+
+const curve = (f: (x: number) => number, xs: readonly number[]) => new MeasuredCurve(xs.map((x) => ({ x, y: f(x) })));
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+test("a measured curve interpolates between points, extends the last slope, and never drops after its last point", (t) => {
+  const c = new MeasuredCurve([
+    { x: 4, y: 8 },
+    { x: 1, y: 2 },
+  ]);
+  t.is(c.at(1), 2);
+  t.is(c.at(2), 4);
+  t.is(c.at(4), 8);
+  t.is(c.at(6), 12, "beyond the last point the last segment's slope continues");
+  t.is(c.at(0.5), 2, "before the first point the first value holds");
+  const falling = new MeasuredCurve([
+    { x: 1, y: 5 },
+    { x: 2, y: 3 },
+  ]);
+  t.is(falling.at(10), 3, "a measured dip is not extrapolated below the last measurement");
+  t.is(new MeasuredCurve([{ x: 3, y: 7 }]).at(100), 7);
+});
+
+test("a measured curve refuses points it cannot use, and refines with live observations", (t) => {
+  t.throws(() => new MeasuredCurve([]), { instanceOf: RangeError });
+  t.throws(() => new MeasuredCurve([{ x: 0, y: 1 }]), { instanceOf: RangeError });
+  t.throws(() => new MeasuredCurve([{ x: 1, y: Number.NaN }]), { instanceOf: RangeError });
+  t.throws(
+    () =>
+      new MeasuredCurve([
+        { x: 2, y: 1 },
+        { x: 2, y: 3 },
+      ]),
+    { message: /two measurements at x = 2/ },
+  );
+  const c = curve((x) => x, [1, 10]);
+  t.is(c.refined(10, 20, 0.5).at(10), 15, "half the profile, half the observation");
+  t.is(c.refined(5, 9, 1).at(5), 9, "alpha 1 replaces");
+  t.is(c.refined(5, 9, 0.25).at(5), 6, "a new x starts from the interpolated value (5)");
+  t.throws(() => c.refined(5, 9, 0), { instanceOf: RangeError });
+});
+
+// m = 64; bringing up n instances takes n seconds; the function is I/O-bound, so packing d costs only
+// 0.05 s more per extra invocation: E(d) = 1 + 0.05 (d - 1).
+const ioBound: PackingProblem = {
+  invocations: 64,
+  scaling: curve((n) => n, [1, 64]),
+  service: curve((d) => 1 + 0.05 * (d - 1), [1, 64]),
+  memoryMb: 1024,
+  maxDegree: 64,
+};
+
+test("time: the makespan is minimised at the known optimum, where both instances finish together (d = 42)", (t) => {
+  // With K = 2 instances (32 ≤ d < 64) the first is up at 1 s with d invocations and the second at 2 s
+  // with 64 - d: max(1 + E(d), 2 + E(64 - d)) is least where they are equal, d = 42: 4.05 s. ProPack's
+  // E(d) + S(K) would say d = 32 (4.55 s), as if the second instance held d too.
+  const plan = planPacking(ioBound, { objective: "time", metric: "total" });
+  t.is(plan.degree, 42);
+  const p42 = plan.predictions[41];
+  t.is(p42.instances, 2);
+  t.true(Math.abs(p42.totalS - 4.05) < 1e-9);
+  t.true(Math.abs(plan.predictions[31].totalS - 4.55) < 1e-9, "d = 32: E(32) + S(2)");
+  t.true(Math.abs(plan.predictions[0].totalS - 65) < 1e-9, "d = 1: 64 instances, the last up after 64 s, plus 1 s");
+  t.is(plan.predictions.length, 64);
+});
+
+test("cost: C(d) = E(d) · ceil(m/d) · memory · price is minimised by packing all 64 into one instance", (t) => {
+  const plan = planPacking(ioBound, { objective: "cost" });
+  t.is(plan.degree, 64);
+  const p64 = plan.predictions[63];
+  t.true(Math.abs(p64.costUsd - 4.15 * 1 * 1 * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+  const p1 = plan.predictions[0];
+  t.true(Math.abs(p1.costUsd - 1 * 64 * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+});
+
+test("both: the normalised weighted sum picks the degree an exhaustive evaluation of the same formula picks", (t) => {
+  for (const [costWeight, timeWeight] of [
+    [0.55, 0.45],
+    [0.9, 0.1],
+    [0.1, 0.9],
+  ]) {
+    const plan = planPacking(ioBound, { objective: "both", costWeight, timeWeight });
+    // The oracle: the formula written out here, independently of the planner.
+    const e = (d: number) => 1 + 0.05 * (d - 1);
+    const rows = range(64).map((d) => {
+      const k = Math.ceil(64 / d);
+      let time = 0;
+      for (let i = 1; i <= k; i++) time = Math.max(time, i + e(Math.min(d, 64 - (i - 1) * d)));
+      return { d, time, cost: e(d) * k };
+    });
+    const [tMin, tMax] = [Math.min(...rows.map((r) => r.time)), Math.max(...rows.map((r) => r.time))];
+    const [cMin, cMax] = [Math.min(...rows.map((r) => r.cost)), Math.max(...rows.map((r) => r.cost))];
+    const scored = rows.map((r) => ({ d: r.d, s: (costWeight * (r.cost - cMin)) / (cMax - cMin) + (timeWeight * (r.time - tMin)) / (tMax - tMin) }));
+    const best = scored.reduce((a, b) => (b.s < a.s ? b : a));
+    t.is(plan.degree, best.d, `weights ${costWeight}/${timeWeight}`);
+  }
+  t.is(planPacking(ioBound, { objective: "both", costWeight: 1, timeWeight: 0 }).degree, 64, "all weight on cost: the cost optimum");
+  t.is(planPacking(ioBound, { objective: "both", costWeight: 0, timeWeight: 1 }).degree, 42, "all weight on time: the time optimum");
+});
+
+test("a CPU-bound function (E grows linearly past the cores) is packed only up to where waiting beats scaling", (t) => {
+  // 2 cores: up to 2 invocations take 1 s, then each extra one adds 0.5 s. Scaling is cheap: 0.1 s each.
+  const cpu: PackingProblem = {
+    invocations: 100,
+    scaling: curve((n) => 0.1 * n, [1, 100]),
+    service: new MeasuredCurve([
+      { x: 1, y: 1 },
+      { x: 2, y: 1 },
+      { x: 100, y: 50 },
+    ]),
+    memoryMb: 512,
+    maxDegree: 100,
+  };
+  // T(d) = E(d) + 0.1 ceil(100/d): d = 1 → 11, d = 2 → 6, d = 3 → 1.5 + 3.4 = 4.9, d = 4 → 2 + 2.5 = 4.5,
+  // d = 5 → 2.5 + 2 = 4.5, d = 6 → 3 + 1.7 = 4.7: the tie at 4 and 5 goes to the cheaper (C ∝ E·K: 50
+  // against 50), then the faster (4.5 against 4.5), then the lower degree.
+  const plan = planPacking(cpu, { objective: "time" });
+  t.is(plan.degree, 4);
+  t.is(plan.predictions[3].totalS, 4.5);
+  t.is(plan.predictions[4].totalS, 4.5);
+  t.is(planPacking({ ...cpu, maxDegree: 3 }, { objective: "time" }).degree, 3, "the container's limit bounds the degree");
+});
+
+test("median and tail are percentiles of the sorted completions, not of instance order", (t) => {
+  // m = 5, d = 3: instance 1 is up at 0.1 s and serves 3 (3 s): done at 3.1; instance 2 is up at 0.2 s
+  // and serves the other 2 (2 s): done at 2.2, earlier. Sorted: 2.2, 2.2, 3.1, 3.1, 3.1.
+  const p: PackingProblem = { invocations: 5, scaling: curve((n) => 0.1 * n, [1, 5]), service: curve((d) => d, [1, 5]), memoryMb: 128, maxDegree: 5 };
+  const done = [...completionTimes(p, 3)].map((x) => Number(x.toFixed(9)));
+  t.deepEqual(done, [2.2, 2.2, 3.1, 3.1, 3.1]);
+  const plan = planPacking(p, { objective: "time", metric: "tail", tailPercentile: 40 });
+  const d3 = plan.predictions[2];
+  t.true(Math.abs(d3.tailS - 2.2) < 1e-9, "p40 by nearest rank is the 2nd of 5 sorted: 2.2 (the unsorted list would say 3.1)");
+  t.true(Math.abs(d3.medianS - 3.1) < 1e-9);
+  t.true(Math.abs(d3.totalS - 3.1) < 1e-9);
+});
+
+test("the median metric can choose another degree than the makespan", (t) => {
+  // m = 4, S(n) = n, E(d) = d. d = 1: done at 2, 3, 4, 5; d = 2: 3, 3, 4, 4; d = 4: 5 ×4.
+  const p: PackingProblem = { invocations: 4, scaling: curve((n) => n, [1, 4]), service: curve((d) => d, [1, 4]), memoryMb: 128, maxDegree: 4 };
+  t.is(planPacking(p, { objective: "time", metric: "total" }).degree, 2, "makespan: 4 at d = 2 against 5");
+  const byMedian = planPacking(p, { objective: "time", metric: "median" });
+  t.deepEqual(
+    byMedian.predictions.map((x) => x.medianS),
+    [3, 3, 4, 5],
+  );
+  t.is(byMedian.degree, 1, "median ties at 3 (d = 1, 2), cost ties (4 = 4), the lower degree wins");
+});
+
+test("bad problems and settings are refused with what is wrong", (t) => {
+  t.throws(() => planPacking({ ...ioBound, invocations: 0 }), { message: /invocations must be a positive integer/ });
+  t.throws(() => planPacking({ ...ioBound, maxDegree: 1.5 }), { message: /maxDegree/ });
+  t.throws(() => planPacking({ ...ioBound, memoryMb: 0 }), { message: /memoryMb/ });
+  t.throws(() => planPacking(ioBound, { objective: "speed" as never }), { message: /objective must be one of time, cost, both/ });
+  t.throws(() => planPacking(ioBound, { metric: "p99" as never }), { message: /metric must be one of/ });
+  t.throws(() => planPacking(ioBound, { costWeight: 0, timeWeight: 0 }), { message: /not both 0/ });
+  t.throws(() => planPacking(ioBound, { tailPercentile: 0 }), { message: /tailPercentile/ });
+  t.is(planPacking({ ...ioBound, invocations: 3 }).predictions.length, 3, "no degree beyond the invocations there are");
+});
