@@ -92,6 +92,8 @@ export class LocalMesh {
 
   static async start(o: MeshOptions): Promise<LocalMesh> {
     const mesh = new LocalMesh(o);
+    liveMeshes.add(mesh);
+    stopMeshesOnSignal();
     try {
       mesh.natsUrl = o.natsUrl ?? (await mesh.startNats());
       // node-manager starts before zygote-builder (which needs the gateway's URL) but calls it: its port is fixed up front.
@@ -203,6 +205,7 @@ export class LocalMesh {
   }
 
   async stop(): Promise<void> {
+    liveMeshes.delete(this);
     for (const name of [...START_ORDER].reverse()) {
       const s = this.services.get(name);
       if (!s) continue;
@@ -252,4 +255,26 @@ export async function removeNodeContainers(nodeId: string): Promise<number> {
   const left = await docker.listContainers({ all: true, filters: { label: [`faas.node=${nodeId}`] } });
   await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
   return left.length;
+}
+
+/** Meshes started by this process and not stopped yet. */
+const liveMeshes = new Set<LocalMesh>();
+let signalsHandled = false;
+
+/**
+ * Ctrl-C or a SIGTERM to a load generator, demo or benchmark stops the meshes it started (their services
+ * and containers) before it exits, instead of leaving them running; a second signal exits at once.
+ */
+function stopMeshesOnSignal(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      process.stderr.write(`${signal}: stopping ${liveMeshes.size} mesh(es)\n`);
+      void Promise.allSettled([...liveMeshes].map((m) => m.stop())).then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    });
+  }
 }

@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { stopwatch } from "../common/clock.js";
-import { SidecarService, type ForkRequest, type LoadFunctionRequest, type RunBatchResponseSchema, type RunResponseSchema } from "../gen/faas/sidecar/v1/sidecar_pb.js";
+import { inCompletionOrder } from "../common/completion-order.js";
+import { SidecarService, type ForkRequest, type LoadFunctionRequest, type RunResponseSchema } from "../gen/faas/sidecar/v1/sidecar_pb.js";
 import type { FunctionLoad } from "./function-load.js";
 import { readRssBytes } from "./proc-rss.js";
 import { ForkFailedError, WrongRoleError, type RoleSwitch } from "./role-switch.js";
@@ -104,23 +105,7 @@ export function sidecarService({ roles, packages }: SidecarServiceOptions): Serv
         });
         mapped(() => roles.serving());
         // Every member starts now; each result is streamed the moment it is done, in completion order.
-        const done: MessageInitShape<typeof RunBatchResponseSchema>[] = [];
-        let wake: (() => void) | undefined;
-        let failure: unknown;
-        for (const r of req.runs) {
-          run(r).then(
-            (result) => done.push({ result }),
-            (err: unknown) => (failure ??= err),
-          ).finally(() => wake?.());
-        }
-        for (let remaining = req.runs.length; remaining > 0; ) {
-          if (done.length === 0 && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
-          if (failure !== undefined) throw failure;
-          while (done.length > 0) {
-            remaining--;
-            yield done.shift()!;
-          }
-        }
+        for await (const result of inCompletionOrder(req.runs.map((r) => run(r)))) yield { result };
       },
 
       async loadFunction(req) {

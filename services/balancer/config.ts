@@ -1,4 +1,7 @@
-import { int, loadConfig, port, str } from "../../common/config.js";
+import { int, loadConfig, oneOf, port, str } from "../../common/config.js";
+import { BATCHING_POLICIES } from "./dispatch/batching-policy.js";
+
+const BATCHING_MODES = ["off", ...BATCHING_POLICIES] as const;
 
 export const balancerSchema = {
   host: str("BALANCER_HOST", "127.0.0.1", "Address the gRPC server binds."),
@@ -6,6 +9,20 @@ export const balancerSchema = {
   natsUrl: str("NATS_URL", "nats://127.0.0.1:4222", "NATS server(s), comma-separated."),
   nodeStaleMs: int("NODE_STALE_MS", 5000, "A node whose last heartbeat is older than this is not routed to.", { min: 100 }),
   nodeWaitMs: int("NODE_WAIT_MS", 10_000, "How long a call waits for a first live node before UNAVAILABLE.", { min: 0 }),
+  batching: oneOf(
+    "BATCHING_POLICY",
+    "off",
+    BATCHING_MODES,
+    "How invocations reach the nodes: off (each on its own call, containers at the function's concurrency), vanilla (through the dispatch queue, one invocation per container at a time: OpenWhisk's default), window-only (FaaSBatch as published: a fixed window, unbounded batches, one container each), kraken (batch size floor(BATCH_SLO_MS / mean duration)), faasbatch (adaptive window, bounded batches, pieces of the packing degree).",
+  ),
+  batchWindowMs: int("BATCH_WINDOW_MS", 10, "window-only and kraken: how long a batch gathers invocations after its first.", { min: 0 }),
+  batchWindowStepMs: int("BATCH_WINDOW_STEP_MS", 2, "faasbatch: the adaptive window's first width and smallest non-zero width.", { min: 1 }),
+  batchWindowMaxMs: int("BATCH_WINDOW_MAX_MS", 50, "faasbatch: the adaptive window's widest.", { min: 1 }),
+  batchIdleResetMs: int("BATCH_IDLE_RESET_MS", 1000, "faasbatch: after this long without an arrival the adaptive window is zero.", { min: 1 }),
+  batchMaxSize: int("BATCH_MAX_SIZE", 64, "faasbatch: members of one batch at most.", { min: 1 }),
+  batchMaxQueued: int("BATCH_MAX_QUEUED", 10_000, "Invocations of one function waiting in its dispatch queue at most; beyond, RESOURCE_EXHAUSTED.", { min: 1 }),
+  batchPackingDegree: int("BATCH_PACKING_DEGREE", 0, "faasbatch: invocations per container (0: the function's max concurrency); never above the function's max concurrency.", { min: 0 }),
+  batchSloMs: int("BATCH_SLO_MS", 1000, "kraken: the latency objective its batch size divides by the function's mean duration.", { min: 1 }),
   resyncMs: int("NODE_RESYNC_MS", 30_000, "How often the view of a node's containers is rebuilt from its ListContainers (events keep it current in between).", { min: 100 }),
 };
 

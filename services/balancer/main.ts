@@ -9,6 +9,7 @@ import { ClusterView, type NodeState } from "./cluster-view.js";
 import { loadBalancerConfig } from "./config.js";
 import { FunctionCatalog } from "./function-catalog.js";
 import { NodeClients } from "./node-clients.js";
+import { Dispatcher } from "./dispatcher.js";
 import { balancerService } from "./service.js";
 
 runService("balancer", async (logger) => {
@@ -46,11 +47,32 @@ runService("balancer", async (logger) => {
     subscribeEvents(nc, subjects.allContainers, ContainerStateChangedSchema, logger, (e) => view.containerChanged(e)),
   ];
   const resyncTimer = setInterval(() => view.live().forEach((n) => void resync(n)), cfg.resyncMs);
-  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  const dispatcher =
+    cfg.batching === "off"
+      ? undefined
+      : new Dispatcher({
+          policy: cfg.batching,
+          inputs: {
+            windowMs: cfg.batchWindowMs,
+            adaptive: { stepMs: cfg.batchWindowStepMs, maxMs: cfg.batchWindowMaxMs, idleResetMs: cfg.batchIdleResetMs },
+            maxBatchSize: cfg.batchMaxSize,
+            maxQueued: cfg.batchMaxQueued,
+            packingDegree: cfg.batchPackingDegree || undefined,
+            sloMs: cfg.batchSloMs,
+          },
+          clock: systemClock,
+          view,
+          functions,
+          nodes,
+          logger,
+        });
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
 
   return {
     async stop() {
       clearInterval(resyncTimer);
+      // Queued invocations are sent, not dropped, before the server stops.
+      await dispatcher?.drain();
       await server.close();
       for (const s of subs) s.unsubscribe();
       await nc.drain();

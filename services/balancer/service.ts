@@ -7,6 +7,7 @@ import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import type { ClusterView, NodeState } from "./cluster-view.js";
 import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
+import type { Dispatcher } from "./dispatcher.js";
 import { chooseNode } from "./routing.js";
 
 export interface BalancerParts {
@@ -17,6 +18,8 @@ export interface BalancerParts {
   readonly logger: Logger;
   /** Resolves once at least one node is live, or rejects after the configured wait. */
   readonly liveNodes: () => Promise<NodeState[]>;
+  /** The dispatch queues; absent: batching is off and each invocation goes on its own. */
+  readonly dispatcher?: Dispatcher;
 }
 
 export function balancerService(p: BalancerParts) {
@@ -25,6 +28,8 @@ export function balancerService(p: BalancerParts) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
         await p.liveNodes();
+        // Through the function's dispatch queue, when batching is on.
+        if (p.dispatcher) return { outcome: await p.dispatcher.invoke(req) };
         const dependencies = p.functions.dependencies(fn.name, fn.digest);
         const route = chooseNode(p.view.loads(fn.name, fn.limits?.maxConcurrency || 1, dependencies), fn.limits?.memoryMb || 256);
         const node = route && p.view.get(route.nodeId);

@@ -14,7 +14,8 @@ import {
   type FunctionSpec,
   type InvocationOutcome,
 } from "../../gen/faas/common/v1/common_pb.js";
-import type { InvokeRequest } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
+import { InvokeRequestSchema, type BatchMember, type InvokeBatchRequest, type InvokeRequest } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
+import { inCompletionOrder } from "../../common/completion-order.js";
 import { SidecarRole } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
 import type { CatalogEntry, FunctionCatalog } from "./function-catalog.js";
 import { LABELS } from "./labels.js";
@@ -48,6 +49,35 @@ export class Node {
     const n = this.o.pool.retire(name, undefined, "function removed");
     await this.o.catalog.remove(name);
     return n;
+  }
+
+  /**
+   * One batch piece: every member is invoked at once (the pool fills the busiest container first, up to
+   * the packing degree in the ref's limits); outcomes come in completion order with the batch's id and
+   * size. An unknown function fails the whole piece before anything runs; after that a member fails alone.
+   */
+  invokeBatch(req: InvokeBatchRequest): AsyncGenerator<InvocationOutcome> {
+    const ref = req.function;
+    if (!ref) throw new ConnectError("function is required", Code.InvalidArgument);
+    this.runnable(ref);
+    const member = async (m: BatchMember): Promise<InvocationOutcome> => {
+      let outcome: InvocationOutcome;
+      try {
+        outcome = await this.invoke(create(InvokeRequestSchema, { invocationId: m.invocationId, function: ref, payload: m.payload, traceparent: m.traceparent }));
+      } catch (err) {
+        const e = ConnectError.from(err);
+        outcome = create(InvocationOutcomeSchema, {
+          invocationId: m.invocationId,
+          nodeId: this.o.nodeId,
+          status: InvocationStatus.PLATFORM_ERROR,
+          error: create(FunctionErrorSchema, { type: Code[e.code], message: e.rawMessage }),
+        });
+      }
+      outcome.batchId = req.batchId;
+      outcome.batchSize = req.batchSize;
+      return outcome;
+    };
+    return inCompletionOrder(req.members.map(member));
   }
 
   async invoke(req: InvokeRequest): Promise<InvocationOutcome> {

@@ -25,6 +25,16 @@ export function nodeManagerService(node: Node, pool: ContainerPool) {
         if (!req.invocationId) throw new ConnectError("invocation_id is required", Code.InvalidArgument);
         return { outcome: await node.invoke(req) };
       },
+      async *invokeBatch(req) {
+        if (req.members.length === 0) throw new ConnectError("a batch needs members", Code.InvalidArgument);
+        const ids = new Set<string>();
+        for (const [i, m] of req.members.entries()) {
+          if (!m.invocationId) throw new ConnectError(`members[${i}].invocation_id is required`, Code.InvalidArgument);
+          if (ids.has(m.invocationId)) throw new ConnectError(`members[${i}].invocation_id ${m.invocationId} is there twice`, Code.InvalidArgument);
+          ids.add(m.invocationId);
+        }
+        for await (const outcome of node.invokeBatch(req)) yield { outcome };
+      },
       listContainers(req) {
         return {
           nodeId: node.nodeId,

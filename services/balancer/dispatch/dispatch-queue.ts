@@ -34,20 +34,37 @@ interface Waiting<T> {
 
 export class QueueFullError extends Error {}
 
+function checkLimits(limits: DispatchLimits): DispatchLimits {
+  const { maxBatchSize, perContainer, maxQueued } = limits;
+  if (!(maxBatchSize >= 1)) throw new RangeError(`maxBatchSize must be ≥ 1, got ${maxBatchSize}`);
+  if (!((Number.isInteger(perContainer) || perContainer === Infinity) && perContainer >= 1)) throw new RangeError(`perContainer must be a positive integer or Infinity, got ${perContainer}`);
+  if (!(Number.isInteger(maxQueued) && maxQueued >= 1)) throw new RangeError(`maxQueued must be a positive integer, got ${maxQueued}`);
+  return limits;
+}
+
 export class DispatchQueue<T> {
   #waiting: Waiting<T>[] = [];
   /** When the open batch (the waiting head) is due: its first member's arrival + the window then. */
   #dueAt: number | undefined;
 
+  #limits: DispatchLimits;
+
   constructor(
     private readonly window: BatchWindow,
-    private readonly limits: DispatchLimits,
+    limits: DispatchLimits,
   ) {
-    const { maxBatchSize, perContainer, maxQueued } = limits;
-    if (!(maxBatchSize >= 1)) throw new RangeError(`maxBatchSize must be ≥ 1, got ${maxBatchSize}`);
-    if (!((Number.isInteger(perContainer) || perContainer === Infinity) && perContainer >= 1)) throw new RangeError(`perContainer must be a positive integer or Infinity, got ${perContainer}`);
-    if (!(Number.isInteger(maxQueued) && maxQueued >= 1)) throw new RangeError(`maxQueued must be a positive integer, got ${maxQueued}`);
+    this.#limits = checkLimits(limits);
   }
+
+  get limits(): DispatchLimits {
+    return this.#limits;
+  }
+
+  /** New limits for the batches still to close (kraken's size follows the function's mean duration). */
+  setLimits(limits: DispatchLimits): void {
+    this.#limits = checkLimits(limits);
+  }
+
 
   get length(): number {
     return this.#waiting.length;
@@ -55,8 +72,8 @@ export class DispatchQueue<T> {
 
   /** Queues item; throws QueueFullError when maxQueued are waiting already. */
   offer(item: T, nowMs: number): void {
-    if (this.#waiting.length >= this.limits.maxQueued) {
-      throw new QueueFullError(`${this.#waiting.length} invocations are waiting for dispatch already (the bound is ${this.limits.maxQueued})`);
+    if (this.#waiting.length >= this.#limits.maxQueued) {
+      throw new QueueFullError(`${this.#waiting.length} invocations are waiting for dispatch already (the bound is ${this.#limits.maxQueued})`);
     }
     this.window.arrived(nowMs);
     this.#dueAt ??= nowMs + this.window.currentMs;
@@ -66,13 +83,13 @@ export class DispatchQueue<T> {
   /** When take() has something due next, if anything waits. */
   nextDueAt(): number | undefined {
     if (this.#waiting.length === 0) return undefined;
-    return this.#waiting.length >= this.limits.maxBatchSize ? this.#waiting[0].arrivedAt : this.#dueAt;
+    return this.#waiting.length >= this.#limits.maxBatchSize ? this.#waiting[0].arrivedAt : this.#dueAt;
   }
 
   /** The batches due at nowMs: every full one, then the open one if its window has passed. */
   take(nowMs: number): Batch<T>[] {
     const out: Batch<T>[] = [];
-    const { maxBatchSize } = this.limits;
+    const { maxBatchSize } = this.#limits;
     while (this.#waiting.length > 0) {
       const full = this.#waiting.length >= maxBatchSize;
       if (!full && (this.#dueAt === undefined || nowMs < this.#dueAt)) break;
@@ -89,7 +106,7 @@ export class DispatchQueue<T> {
   /** Everything waiting, at once (the balancer is stopping: they are answered, not dropped). */
   drain(nowMs: number): Batch<T>[] {
     const out: Batch<T>[] = [];
-    while (this.#waiting.length > 0) out.push(this.#batch(this.#waiting.splice(0, Math.min(this.#waiting.length, this.limits.maxBatchSize)), nowMs));
+    while (this.#waiting.length > 0) out.push(this.#batch(this.#waiting.splice(0, Math.min(this.#waiting.length, this.#limits.maxBatchSize)), nowMs));
     this.#dueAt = undefined;
     return out;
   }
@@ -97,7 +114,7 @@ export class DispatchQueue<T> {
   #batch(waiting: Waiting<T>[], nowMs: number): Batch<T> {
     const members = waiting.map((w) => w.item);
     const pieces: T[][] = [];
-    for (let i = 0; i < members.length; i += this.limits.perContainer) pieces.push(members.slice(i, i + this.limits.perContainer));
+    for (let i = 0; i < members.length; i += this.#limits.perContainer) pieces.push(members.slice(i, i + this.#limits.perContainer));
     return { members, waitedMs: nowMs - waiting[0].arrivedAt, pieces };
   }
 }

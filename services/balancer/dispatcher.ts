@@ -1,0 +1,172 @@
+// The balancer's per-function dispatch queues, applied: an invocation is offered to its function's queue
+// (RESOURCE_EXHAUSTED when the queue is full), and when a batch is due it is cut into pieces of the
+// packing degree, each piece routed to a node and sent as one InvokeBatch, whose outcomes stream back
+// and answer their invocations one by one, the moment each ends. The queue's decisions are in
+// dispatch/; this module owns the timers and the calls.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Clock } from "../../common/clock.js";
+import { newInvocationId } from "../../common/ids.js";
+import type { Logger } from "../../common/logger.js";
+import { LimitsSchema, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
+import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
+import type { ClusterView } from "./cluster-view.js";
+import { dispatchSetup, type BatchingInputs, type BatchingPolicyName } from "./dispatch/batching-policy.js";
+import { DispatchQueue, QueueFullError, type Batch } from "./dispatch/dispatch-queue.js";
+import type { FunctionCatalog } from "./function-catalog.js";
+import type { NodeClients } from "./node-clients.js";
+import { chooseNode } from "./routing.js";
+
+interface Member {
+  readonly req: InvokeRequest;
+  readonly resolve: (outcome: InvocationOutcome) => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface FunctionDispatch {
+  readonly fn: FunctionRef;
+  readonly queue: DispatchQueue<Member>;
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  timerAt: number;
+}
+
+export interface DispatcherOptions {
+  readonly policy: BatchingPolicyName;
+  /** Everything the policies need but the function's own limits and measurements. */
+  readonly inputs: Omit<BatchingInputs, "containerConcurrency" | "meanDurationMs">;
+  readonly clock: Clock;
+  readonly view: ClusterView;
+  readonly functions: FunctionCatalog;
+  readonly nodes: NodeClients;
+  readonly logger: Logger;
+}
+
+/** Weight of a new execution time in a function's mean (kraken's batch size). */
+const MEAN_ALPHA = 0.2;
+
+export class Dispatcher {
+  readonly #queues = new Map<string, FunctionDispatch>();
+  /** Mean execution time per function, ms (an exponentially weighted mean of the outcomes seen). */
+  readonly #meanMs = new Map<string, number>();
+
+  constructor(private readonly o: DispatcherOptions) {}
+
+  /** Resolves with the invocation's outcome; RESOURCE_EXHAUSTED at once when its function's queue is full. */
+  invoke(req: InvokeRequest): Promise<InvocationOutcome> {
+    const fn = req.function!;
+    const key = `${fn.name}@${fn.digest}`;
+    const d = this.#queues.get(key) ?? this.#open(key, fn);
+    return new Promise<InvocationOutcome>((resolve, reject) => {
+      try {
+        d.queue.offer({ req, resolve, reject }, this.o.clock.now());
+      } catch (err) {
+        if (err instanceof QueueFullError) throw new ConnectError(`function ${fn.name}: ${err.message}`, Code.ResourceExhausted);
+        throw err;
+      }
+      this.#schedule(d);
+    });
+  }
+
+  /** Answers everything still queued (sends it now); for a stopping balancer. */
+  async drain(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const d of this.#queues.values()) {
+      this.#clearTimer(d);
+      for (const b of d.queue.drain(this.o.clock.now())) sends.push(this.#send(d, b));
+    }
+    await Promise.all(sends);
+  }
+
+  #open(key: string, fn: FunctionRef): FunctionDispatch {
+    const setup = this.#setup(fn);
+    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0 };
+    this.#queues.set(key, d);
+    this.o.logger.info({ function: fn.name, policy: this.o.policy, ...setup.limits, windowMs: setup.window.currentMs }, "dispatch queue opened");
+    return d;
+  }
+
+  #setup(fn: FunctionRef) {
+    return dispatchSetup(this.o.policy, { ...this.o.inputs, containerConcurrency: fn.limits?.maxConcurrency || 1, meanDurationMs: this.#meanMs.get(fn.name) });
+  }
+
+  /** One timer per queue, at its next due time; a batch due now goes in the next turn, with what else arrives in this one. */
+  #schedule(d: FunctionDispatch): void {
+    const due = d.queue.nextDueAt();
+    if (due === undefined) return;
+    if (d.timer !== undefined && d.timerAt <= due) return;
+    this.#clearTimer(d);
+    const delay = due - this.o.clock.now();
+    d.timerAt = due;
+    const fire = () => {
+      d.timer = undefined;
+      this.#flush(d);
+    };
+    d.timer = delay <= 0 ? setImmediate(fire) : setTimeout(fire, delay);
+  }
+
+  #clearTimer(d: FunctionDispatch): void {
+    if (d.timer === undefined) return;
+    clearTimeout(d.timer as NodeJS.Timeout);
+    clearImmediate(d.timer as NodeJS.Immediate);
+    d.timer = undefined;
+  }
+
+  #flush(d: FunctionDispatch): void {
+    if (this.o.policy === "kraken") d.queue.setLimits(this.#setup(d.fn).limits);
+    for (const batch of d.queue.take(this.o.clock.now())) void this.#send(d, batch);
+    this.#schedule(d);
+  }
+
+  /** Each piece of the batch to a node as one InvokeBatch; its members are answered as their outcomes stream in. */
+  async #send(d: FunctionDispatch, batch: Batch<Member>): Promise<void> {
+    const batchId = newInvocationId();
+    // Infinity (window-only): the whole batch is one piece, and its container must take any batch whole:
+    // no batch outgrows the queue's bound.
+    const { perContainer, maxQueued } = d.queue.limits;
+    await Promise.all(batch.pieces.map((piece) => this.#sendPiece(batchId, batch.members.length, piece, Number.isFinite(perContainer) ? perContainer : maxQueued)));
+  }
+
+  async #sendPiece(batchId: string, batchSize: number, piece: readonly Member[], degree: number): Promise<void> {
+    const fn = piece[0].req.function!;
+    // The pieces' containers run up to the packing degree at once (vanilla: 1).
+    const ref = { ...fn, limits: create(LimitsSchema, { memoryMb: fn.limits?.memoryMb, timeoutMs: fn.limits?.timeoutMs, maxConcurrency: Math.max(1, degree) }) };
+    const waiting = new Map(piece.map((m) => [m.req.invocationId, m]));
+    let done: (() => void) | undefined;
+    try {
+      const dependencies = this.o.functions.dependencies(fn.name, fn.digest);
+      const route = chooseNode(this.o.view.loads(fn.name, ref.limits.maxConcurrency, dependencies), fn.limits?.memoryMb || 256);
+      const node = route && this.o.view.get(route.nodeId);
+      if (!node) throw new ConnectError("no live node", Code.Unavailable);
+      done = this.o.view.sent(node.nodeId, fn.name, route.reason === "zygote");
+      const stream = this.o.nodes.get(node.address).invokeBatch({
+        batchId,
+        batchSize,
+        function: ref,
+        members: piece.map((m) => ({ invocationId: m.req.invocationId, payload: m.req.payload, traceparent: m.req.traceparent })),
+      });
+      for await (const res of stream) {
+        const outcome = res.outcome;
+        const m = outcome && waiting.get(outcome.invocationId);
+        if (!outcome || !m) continue;
+        waiting.delete(outcome.invocationId);
+        this.#observe(fn.name, outcome);
+        m.resolve(outcome);
+      }
+      if (waiting.size > 0) throw new ConnectError(`the node's batch stream ended without ${waiting.size} of its outcomes`, Code.Internal);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      // The node lacks this function or version: the gateway re-prepares it and retries each member.
+      const code = e.code === Code.NotFound || e.code === Code.FailedPrecondition ? Code.FailedPrecondition : e.code;
+      for (const m of waiting.values()) m.reject(new ConnectError(e.rawMessage, code));
+    } finally {
+      done?.();
+    }
+  }
+
+  #observe(name: string, outcome: InvocationOutcome): void {
+    const execMs = Number(outcome.timings?.execUs ?? 0n) / 1000;
+    if (!(execMs > 0)) return;
+    const mean = this.#meanMs.get(name);
+    this.#meanMs.set(name, mean === undefined ? execMs : (1 - MEAN_ALPHA) * mean + MEAN_ALPHA * execMs);
+  }
+}

@@ -1,0 +1,89 @@
+// Batching through the whole mesh (balancer dispatch queue → node-manager InvokeBatch → sidecar): members
+// of one batch run concurrently in one container, each answered the moment it is done; a member that
+// throws fails alone; a full dispatch queue answers RESOURCE_EXHAUSTED, and every accepted invocation
+// ends with exactly one record carrying its batch.
+import test from "ava";
+import { Code } from "@connectrpc/connect";
+import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
+import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
+import { eventually } from "../helpers/eventually.js";
+import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
+
+// window-only (FaaSBatch as published) with a wide window: what arrives together is one batch, for sure.
+const WINDOW_MS = 300;
+const MAX_QUEUED = 12;
+const ctx = useMesh(test, { env: { balancer: { BATCHING_POLICY: "window-only", BATCH_WINDOW_MS: String(WINDOW_MS), BATCH_MAX_QUEUED: String(MAX_QUEUED) } } });
+
+async function invoke(payload: unknown) {
+  const started = Date.now();
+  const { message } = await ctx.gateway.invoke({ function: "batchable", payload: json(payload) }, { timeoutMs: 60_000 });
+  return { r: message, at: Date.now() - started };
+}
+
+async function records(ids: readonly string[]): Promise<InvocationRecord[]> {
+  const { message } = await ctx.traceStore.queryInvocations({ filter: { function: "batchable" }, limit: 10_000 });
+  return message.records.filter((r) => ids.includes(r.invocationId));
+}
+
+test.serial.before(async () => {
+  await deployFixture(ctx, "batchable");
+  const warm = await invoke({ rounds: 1 });
+  if (warm.r.status !== InvocationStatus.OK) throw new Error(`warm-up failed: ${warm.r.error?.message}`);
+});
+
+test.serial("members of one batch share a container and each is answered when done: the fast one before the slow one ends", async (t) => {
+  const [slow, fast] = await Promise.all([invoke({ rounds: 400_000, seed: "slow" }), invoke({ rounds: 1, seed: "fast" })]);
+  t.is(slow.r.status, InvocationStatus.OK, slow.r.error?.message);
+  t.is(fast.r.status, InvocationStatus.OK, fast.r.error?.message);
+  t.is(slow.r.containerId, fast.r.containerId, "one batch, one container");
+  t.is(parse(slow.r.output).pid, parse(fast.r.output).pid, "and one worker");
+  t.log(`fast answered after ${fast.at} ms, slow after ${slow.at} ms (slow ran ${Number(slow.r.timings!.execUs) / 1000} ms)`);
+  t.true(fast.at < slow.at, "the fast member did not wait for the slow one");
+  const slowExecMs = Number(slow.r.timings!.execUs) / 1000;
+  t.true(slow.at - fast.at > slowExecMs / 2, "the fast member's answer left while the slow one still ran");
+  const recs = await eventually(async () => {
+    const found = await records([slow.r.invocationId, fast.r.invocationId]);
+    return found.length === 2 ? found : undefined;
+  }, "both records");
+  t.truthy(recs[0].batchId);
+  t.is(recs[0].batchId, recs[1].batchId, "both records carry the same batch");
+  t.deepEqual(
+    recs.map((r) => r.batchSize),
+    [2, 2],
+  );
+});
+
+test.serial("a member that throws fails alone; the rest of its batch succeeds", async (t) => {
+  const all = await Promise.all([invoke({ rounds: 10, seed: "a" }), invoke({ rounds: 10, seed: "b", fail: true }), invoke({ rounds: 10, seed: "c" })]);
+  t.deepEqual(
+    all.map((x) => InvocationStatus[x.r.status]),
+    ["OK", "FUNCTION_ERROR", "OK"],
+  );
+  t.regex(all[1].r.error!.message, /member b fails on purpose/);
+  const recs = await eventually(async () => {
+    const found = await records(all.map((x) => x.r.invocationId));
+    return found.length === 3 ? found : undefined;
+  }, "three records");
+  t.is(new Set(recs.map((r) => r.batchId)).size, 1, "one batch");
+  t.true(recs.every((r) => r.batchSize === 3));
+});
+
+test.serial("over the dispatch queue's bound an invocation is RESOURCE_EXHAUSTED; every accepted one runs once and is recorded once", async (t) => {
+  const n = MAX_QUEUED * 2;
+  const settled = await Promise.allSettled(Array.from({ length: n }, (_, i) => ctx.gateway.invoke({ function: "batchable", payload: json({ rounds: 10, seed: `q${i}` }) }, { timeoutMs: 60_000 })));
+  const ok = settled.filter((s) => s.status === "fulfilled").map((s) => (s as PromiseFulfilledResult<{ message: { invocationId: string; status: InvocationStatus } }>).value.message);
+  const refused = settled.filter((s) => s.status === "rejected").map((s) => (s as PromiseRejectedResult).reason as { code: number; message: string });
+  t.is(ok.length + refused.length, n);
+  t.true(refused.length >= 1, "some were refused");
+  t.true(ok.length >= MAX_QUEUED, `at least a full queue was accepted, got ${ok.length}`);
+  for (const e of refused) {
+    t.is(e.code, Code.ResourceExhausted);
+    t.regex(e.message, /waiting for dispatch already/);
+  }
+  t.true(ok.every((m) => m.status === InvocationStatus.OK));
+  const recs = await eventually(async () => {
+    const found = await records(ok.map((m) => m.invocationId));
+    return found.length === ok.length ? found : undefined;
+  }, "a record per accepted invocation");
+  t.is(new Set(recs.map((r) => r.invocationId)).size, ok.length, "exactly one record each");
+});
