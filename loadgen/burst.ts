@@ -1,0 +1,165 @@
+// Burst scenarios: N simultaneous invocations of one benchmark function, once per batching policy, each in
+// a fresh mesh. Reports per policy: latency p50/p99 and the makespan (client side), containers created,
+// memory-seconds (trace-store, over the burst) and their cost by the cost model. Prints a table and JSON.
+//   node dist/loadgen/burst.js [--function io-journal] [--n 500] [--work 0.05] [--concurrency 64]
+//        [--policies vanilla,window-only,kraken,faasbatch] [--env VAR=value,...]
+// The function is deployed with max concurrency --concurrency (the user's limit per container); vanilla
+// runs one invocation per container regardless (OpenWhisk's default).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readFunctionDir } from "../client/function-dir.js";
+import { createGrpcJsClient } from "../client/grpc-js.js";
+import { nearestRank, sortedCopy } from "../common/percentiles.js";
+import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
+import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
+import { TraceStoreService } from "../gen/faas/tracestore/v1/trace_store_pb.js";
+import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { LAMBDA_X86_USD_PER_GB_SECOND } from "../services/balancer/packing/planner.js";
+
+export interface BurstOptions {
+  readonly fn: string;
+  readonly n: number;
+  readonly work: number;
+  readonly concurrency: number;
+  readonly policies: readonly string[];
+  readonly env: Record<string, string>;
+}
+
+export interface BurstResult {
+  readonly policy: string;
+  readonly ok: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly totalMs: number;
+  readonly containers: number;
+  readonly memoryGbSeconds: number;
+  readonly costUsd: number;
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+/** A benchmark function of the suite (functions/bench) or of the benchmarks (bench/functions). */
+function functionDir(name: string): string {
+  for (const dir of [path.join(REPO_ROOT, "functions/bench", name), path.join(REPO_ROOT, "bench/functions", name)]) if (fs.existsSync(dir)) return dir;
+  throw new Error(`no benchmark function ${name} in functions/bench or bench/functions`);
+}
+
+export async function runBurst(o: BurstOptions, policy: string): Promise<BurstResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `faas-burst-${policy}-`));
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, balancer: { BATCHING_POLICY: policy, ...o.env }, "node-manager": { ...o.env } } });
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
+  try {
+    const spec = readFunctionDir(functionDir(o.fn), { maxConcurrency: o.concurrency });
+    await gateway.deployFunction(spec, { timeoutMs: 600_000 });
+    const name = spec.spec!.name;
+    const payload = new TextEncoder().encode(JSON.stringify({ work: o.work, seed: 7 }));
+    const sinceUs = BigInt(Date.now()) * 1000n;
+    const t0 = performance.now();
+    const latencies: number[] = [];
+    let errors = 0;
+    let firstError: string | undefined;
+    await Promise.all(
+      Array.from({ length: o.n }, async () => {
+        try {
+          const r = (await gateway.invoke({ function: name, payload }, { timeoutMs: 600_000 })).message;
+          if (r.status === InvocationStatus.OK) latencies.push(performance.now() - t0);
+          else {
+            errors++;
+            firstError ??= `${InvocationStatus[r.status]}: ${r.error?.message}`;
+          }
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+        }
+      }),
+    );
+    const totalMs = performance.now() - t0;
+    if (firstError) process.stderr.write(`${policy}: ${errors} of ${o.n} failed; the first: ${firstError}\n`);
+    const untilUs = BigInt(Date.now()) * 1000n;
+    // Records and container events arrive a little after the answers.
+    let summary = (await traceStore.summarize({ filter: { function: name, sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
+    for (let i = 0; i < 100 && Number(summary.invocations) < o.n; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      summary = (await traceStore.summarize({ filter: { function: name, sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
+    }
+    const sorted = sortedCopy(latencies);
+    const memoryGbSeconds = summary.memoryMbSeconds / 1024;
+    return {
+      policy,
+      ok: latencies.length,
+      errors,
+      p50Ms: round(nearestRank(sorted, 50)),
+      p99Ms: round(nearestRank(sorted, 99)),
+      totalMs: round(totalMs),
+      containers: Number(summary.containersCreated),
+      memoryGbSeconds: round(memoryGbSeconds, 2),
+      costUsd: Number((memoryGbSeconds * LAMBDA_X86_USD_PER_GB_SECOND).toPrecision(3)),
+    };
+  } finally {
+    gateway.close();
+    traceStore.close();
+    await mesh.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function renderBurstTable(o: BurstOptions, results: readonly BurstResult[]): string {
+  const lines = [
+    `burst of ${o.n} × ${o.fn} (work ${o.work}, max concurrency ${o.concurrency}) on ${os.cpus().length} cores`,
+    "| policy | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...results.map((r) => `| ${r.policy} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`),
+  ];
+  return lines.join("\n");
+}
+
+function parseArgs(argv: readonly string[]): BurstOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!argv[i].startsWith("--") || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got ${argv.slice(i).join(" ")}`);
+    flags.set(argv[i].slice(2), argv[i + 1]);
+  }
+  const num = (k: string, d: number) => {
+    const v = flags.has(k) ? Number(flags.get(k)) : d;
+    if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
+    return v;
+  };
+  const known = new Set(["function", "n", "work", "concurrency", "policies", "env"]);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
+  const env: Record<string, string> = {};
+  for (const kv of (flags.get("env") ?? "").split(",").filter(Boolean)) {
+    const [k, ...v] = kv.split("=");
+    env[k] = v.join("=");
+  }
+  const fn = flags.get("function") ?? "io-journal";
+  functionDir(fn);
+  return {
+    fn,
+    n: Math.round(num("n", 500)),
+    work: num("work", 0.05),
+    concurrency: Math.round(num("concurrency", 64)),
+    policies: (flags.get("policies") ?? "vanilla,window-only,kraken,faasbatch").split(","),
+    env,
+  };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const results: BurstResult[] = [];
+  for (const policy of o.policies) {
+    process.stderr.write(`${policy}: ${o.n} × ${o.fn} ...\n`);
+    results.push(await runBurst(o, policy));
+  }
+  console.log(renderBurstTable(o, results));
+  console.log(JSON.stringify({ burst: { function: o.fn, n: o.n, work: o.work, concurrency: o.concurrency }, results }, null, 2));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
