@@ -3,16 +3,17 @@
 // packing degree, each piece routed to a node and sent as one InvokeBatch, whose outcomes stream back
 // and answer their invocations one by one, the moment each ends. The queue's decisions are in
 // dispatch/; this module owns the timers and the calls.
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
-import { LimitsSchema, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
+import { InvocationOutcomeSchema, LimitsSchema, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import type { ClusterView } from "./cluster-view.js";
 import { dispatchSetup, type BatchingInputs, type BatchingPolicyName } from "./dispatch/batching-policy.js";
 import { DispatchQueue, QueueFullError, type Batch } from "./dispatch/dispatch-queue.js";
+import { groupIdenticalPayloads } from "./dispatch/identical-payloads.js";
 import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
 import { chooseNode } from "./routing.js";
@@ -130,7 +131,21 @@ export class Dispatcher {
     const fn = piece[0].req.function!;
     // The pieces' containers run up to the packing degree at once (vanilla: 1).
     const ref = { ...fn, limits: create(LimitsSchema, { memoryMb: fn.limits?.memoryMb, timeoutMs: fn.limits?.timeoutMs, maxConcurrency: Math.max(1, degree) }) };
-    const waiting = new Map(piece.map((m) => [m.req.invocationId, m]));
+    // A pure function's identical payloads run once; their copies are answered with the run's outcome.
+    const { runs, copiesOf } = fn.pure ? groupIdenticalPayloads(piece, (m) => m.req.payload) : { runs: piece, copiesOf: new Map<Member, Member[]>() };
+    const waiting = new Map(runs.map((m) => [m.req.invocationId, m]));
+    const answer = (m: Member, outcome: InvocationOutcome) => {
+      m.resolve(outcome);
+      for (const c of copiesOf.get(m) ?? []) {
+        const copy = clone(InvocationOutcomeSchema, outcome);
+        copy.invocationId = c.req.invocationId;
+        c.resolve(copy);
+      }
+    };
+    const fail = (m: Member, err: Error) => {
+      m.reject(err);
+      for (const c of copiesOf.get(m) ?? []) c.reject(err);
+    };
     let done: (() => void) | undefined;
     try {
       const dependencies = this.o.functions.dependencies(fn.name, fn.digest);
@@ -142,7 +157,7 @@ export class Dispatcher {
         batchId,
         batchSize,
         function: ref,
-        members: piece.map((m) => ({ invocationId: m.req.invocationId, payload: m.req.payload, traceparent: m.req.traceparent })),
+        members: runs.map((m) => ({ invocationId: m.req.invocationId, payload: m.req.payload, traceparent: m.req.traceparent })),
       });
       for await (const res of stream) {
         const outcome = res.outcome;
@@ -150,14 +165,14 @@ export class Dispatcher {
         if (!outcome || !m) continue;
         waiting.delete(outcome.invocationId);
         this.#observe(fn.name, outcome);
-        m.resolve(outcome);
+        answer(m, outcome);
       }
       if (waiting.size > 0) throw new ConnectError(`the node's batch stream ended without ${waiting.size} of its outcomes`, Code.Internal);
     } catch (err) {
       const e = ConnectError.from(err);
       // The node lacks this function or version: the gateway re-prepares it and retries each member.
       const code = e.code === Code.NotFound || e.code === Code.FailedPrecondition ? Code.FailedPrecondition : e.code;
-      for (const m of waiting.values()) m.reject(new ConnectError(e.rawMessage, code));
+      for (const m of waiting.values()) fail(m, new ConnectError(e.rawMessage, code));
     } finally {
       done?.();
     }

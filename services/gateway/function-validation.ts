@@ -121,6 +121,7 @@ export function validateDeploy(spec: FunctionSpec | undefined, code: FunctionCod
     limits,
     env: { ...spec.env },
     createdAtUnixUs: nowUs,
+    pure: spec.pure,
   });
   const validatedCode = code ?? create(FunctionCodeSchema);
   resolved.digest = functionDigest(resolved, validatedCode);

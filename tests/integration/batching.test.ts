@@ -87,3 +87,22 @@ test.serial("over the dispatch queue's bound an invocation is RESOURCE_EXHAUSTED
   }, "a record per accepted invocation");
   t.is(new Set(recs.map((r) => r.invocationId)).size, ok.length, "exactly one record each");
 });
+
+test.serial("a pure function's identical payloads in one batch run once, and every member is answered and recorded", async (t) => {
+  await deployFixture(ctx, "batchable-pure");
+  const call = async (text: string) => (await ctx.gateway.invoke({ function: "batchable-pure", payload: json({ text }) }, { timeoutMs: 60_000 })).message;
+  const all = await Promise.all([call("same"), call("other"), call("same"), call("same")]);
+  t.true(all.every((r) => r.status === InvocationStatus.OK));
+  const out = all.map((r) => parse(r.output));
+  t.is(out[0].digest, out[2].digest);
+  t.is(out[0].run, out[2].run, "the copies got the one run's result");
+  t.is(out[0].run, out[3].run);
+  t.not(out[0].run, out[1].run, "another payload ran on its own");
+  t.is(new Set(all.map((r) => r.invocationId)).size, 4, "each answer has its own invocation id");
+  const recs = await eventually(async () => {
+    const { message } = await ctx.traceStore.queryInvocations({ filter: { function: "batchable-pure" }, limit: 100 });
+    const found = message.records.filter((r) => all.some((a) => a.invocationId === r.invocationId));
+    return found.length === 4 ? found : undefined;
+  }, "a record per member");
+  t.true(recs.every((r) => r.batchSize === 4));
+});
