@@ -8,12 +8,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
-import { InvocationOutcomeSchema, LimitsSchema, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
+import { InvocationOutcomeSchema, InvocationStatus, LimitsSchema, StartKind, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import type { ClusterView } from "./cluster-view.js";
 import { dispatchSetup, type BatchingInputs, type BatchingPolicyName } from "./dispatch/batching-policy.js";
 import { DispatchQueue, QueueFullError, type Batch } from "./dispatch/dispatch-queue.js";
 import { groupIdenticalPayloads } from "./dispatch/identical-payloads.js";
+import type { PackingModel } from "./packing/packing-model.js";
+import type { PackingSettings } from "./packing/planner.js";
 import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
 import { chooseNode } from "./routing.js";
@@ -40,6 +42,8 @@ export interface DispatcherOptions {
   readonly functions: FunctionCatalog;
   readonly nodes: NodeClients;
   readonly logger: Logger;
+  /** faasbatch without a fixed degree: the planner picks each batch's degree from this model. */
+  readonly packing?: { readonly model: PackingModel; readonly settings: Partial<PackingSettings> };
 }
 
 /** Weight of a new execution time in a function's mean (kraken's batch size). */
@@ -114,6 +118,7 @@ export class Dispatcher {
 
   #flush(d: FunctionDispatch): void {
     if (this.o.policy === "kraken") d.queue.setLimits(this.#setup(d.fn).limits);
+    if (this.o.policy === "faasbatch" && this.o.inputs.packingDegree === undefined && this.o.packing) this.#planDegree(d);
     for (const batch of d.queue.take(this.o.clock.now())) void this.#send(d, batch);
     this.#schedule(d);
   }
@@ -146,6 +151,7 @@ export class Dispatcher {
       m.reject(err);
       for (const c of copiesOf.get(m) ?? []) c.reject(err);
     };
+    const seen: InvocationOutcome[] = [];
     let done: (() => void) | undefined;
     try {
       const dependencies = this.o.functions.dependencies(fn.name, fn.digest);
@@ -164,9 +170,11 @@ export class Dispatcher {
         const m = outcome && waiting.get(outcome.invocationId);
         if (!outcome || !m) continue;
         waiting.delete(outcome.invocationId);
+        seen.push(outcome);
         this.#observe(fn.name, outcome);
         answer(m, outcome);
       }
+      this.#learn(fn.name, seen);
       if (waiting.size > 0) throw new ConnectError(`the node's batch stream ended without ${waiting.size} of its outcomes`, Code.Internal);
     } catch (err) {
       const e = ConnectError.from(err);
@@ -176,6 +184,48 @@ export class Dispatcher {
     } finally {
       done?.();
     }
+  }
+
+  /** The planner's degree for the batch about to close (its size now), within the function's concurrency. */
+  #planDegree(d: FunctionDispatch): void {
+    const m = Math.min(d.queue.length, d.queue.limits.maxBatchSize);
+    if (m === 0) return;
+    const limits = this.o.functions.limits(d.fn.name) ?? { memoryMb: d.fn.limits?.memoryMb || 256, maxConcurrency: d.fn.limits?.maxConcurrency || 1 };
+    let plan;
+    try {
+      plan = this.o.packing!.model.plan(d.fn.name, m, limits.memoryMb, limits.maxConcurrency, this.o.packing!.settings);
+    } catch (err) {
+      this.o.logger.warn({ function: d.fn.name, err: (err as Error).message }, "packing plan failed; the degree stays");
+      return;
+    }
+    if ("missing" in plan) return;
+    if (plan.degree !== d.queue.limits.perContainer) {
+      const p = plan.predictions[plan.degree - 1];
+      this.o.logger.info({ function: d.fn.name, invocations: m, degree: plan.degree, objective: plan.objective, metric: plan.metric, predictedS: p.timeS, predictedUsd: p.costUsd }, "packing degree chosen");
+    }
+    d.queue.setLimits({ ...d.queue.limits, perContainer: plan.degree });
+  }
+
+  /** What a finished piece shows: E(d) per container that ran d of its members, S(n) for the n it started COLD. */
+  #learn(name: string, outcomes: readonly InvocationOutcome[]): void {
+    const model = this.o.packing?.model;
+    if (!model || outcomes.length === 0) return;
+    const byContainer = new Map<string, number[]>();
+    let coldContainers = 0;
+    let slowestStartUs = 0;
+    const cold = new Set<string>();
+    for (const o of outcomes) {
+      if (o.status !== InvocationStatus.OK && o.status !== InvocationStatus.FUNCTION_ERROR) continue;
+      const execUs = Number(o.timings?.execUs ?? 0n);
+      byContainer.set(o.containerId, [...(byContainer.get(o.containerId) ?? []), execUs]);
+      if (o.startKind === StartKind.COLD && !cold.has(o.containerId)) {
+        cold.add(o.containerId);
+        coldContainers++;
+        slowestStartUs = Math.max(slowestStartUs, Number(o.timings?.startupUs ?? 0n));
+      }
+    }
+    for (const execs of byContainer.values()) model.observeService(name, execs.length, Math.max(...execs) / 1e6);
+    if (coldContainers > 0) model.observeScaling(coldContainers, slowestStartUs / 1e6);
   }
 
   #observe(name: string, outcome: InvocationOutcome): void {

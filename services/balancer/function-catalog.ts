@@ -1,4 +1,4 @@
-// The dependencies of the deployed functions, learnt from faas.functions events (FunctionDeployed /
+// The dependencies (and limits) of the deployed functions, learnt from faas.functions events (FunctionDeployed /
 // FunctionRemoved) and from the specs the balancer fans out in PrepareFunction. The balancer needs them
 // to know which zygotes cover a function; a function it has not heard of has unknown dependencies.
 import type { FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
@@ -7,14 +7,27 @@ import { dependencyKeys } from "./package-sets.js";
 interface Known {
   readonly digest: string;
   readonly dependencies: readonly string[];
+  readonly memoryMb: number;
+  readonly maxConcurrency: number;
 }
 
 export class FunctionCatalog {
   readonly #functions = new Map<string, Known>();
 
-  deployed(spec: Pick<FunctionSpec, "name" | "digest" | "dependencies">): void {
+  deployed(spec: Pick<FunctionSpec, "name" | "digest" | "dependencies"> & Partial<Pick<FunctionSpec, "limits">>): void {
     if (!spec.name) return;
-    this.#functions.set(spec.name, { digest: spec.digest, dependencies: dependencyKeys(spec.dependencies) });
+    this.#functions.set(spec.name, {
+      digest: spec.digest,
+      dependencies: dependencyKeys(spec.dependencies),
+      memoryMb: spec.limits?.memoryMb || 256,
+      maxConcurrency: spec.limits?.maxConcurrency || 1,
+    });
+  }
+
+  /** The function's memory and per-container concurrency limits, or undefined when unknown. */
+  limits(name: string): { memoryMb: number; maxConcurrency: number } | undefined {
+    const known = this.#functions.get(name);
+    return known && { memoryMb: known.memoryMb, maxConcurrency: known.maxConcurrency };
   }
 
   removed(name: string): void {

@@ -10,6 +10,7 @@ import { loadBalancerConfig } from "./config.js";
 import { FunctionCatalog } from "./function-catalog.js";
 import { NodeClients } from "./node-clients.js";
 import { Dispatcher } from "./dispatcher.js";
+import { PackingModel } from "./packing/packing-model.js";
 import { balancerService } from "./service.js";
 
 runService("balancer", async (logger) => {
@@ -47,6 +48,17 @@ runService("balancer", async (logger) => {
     subscribeEvents(nc, subjects.allContainers, ContainerStateChangedSchema, logger, (e) => view.containerChanged(e)),
   ];
   const resyncTimer = setInterval(() => view.live().forEach((n) => void resync(n)), cfg.resyncMs);
+  const packing = {
+    model: cfg.packingProfile ? PackingModel.fromFile(cfg.packingProfile) : new PackingModel(),
+    settings: {
+      objective: cfg.packingObjective,
+      metric: cfg.packingMetric,
+      usdPerGbSecond: cfg.packingUsdPerGbSecond,
+      costWeight: cfg.packingCostWeight,
+      timeWeight: cfg.packingTimeWeight,
+      tailPercentile: 99,
+    },
+  };
   const dispatcher =
     cfg.batching === "off"
       ? undefined
@@ -65,8 +77,9 @@ runService("balancer", async (logger) => {
           functions,
           nodes,
           logger,
+          packing,
         });
-  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher, packing })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
 
   return {
     async stop() {

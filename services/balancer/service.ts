@@ -8,6 +8,8 @@ import type { ClusterView, NodeState } from "./cluster-view.js";
 import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
 import type { Dispatcher } from "./dispatcher.js";
+import type { PackingModel } from "./packing/packing-model.js";
+import { METRICS, OBJECTIVES, type Metric, type Objective, type PackingSettings } from "./packing/planner.js";
 import { chooseNode } from "./routing.js";
 
 export interface BalancerParts {
@@ -20,6 +22,7 @@ export interface BalancerParts {
   readonly liveNodes: () => Promise<NodeState[]>;
   /** The dispatch queues; absent: batching is off and each invocation goes on its own. */
   readonly dispatcher?: Dispatcher;
+  readonly packing: { readonly model: PackingModel; readonly settings: PackingSettings };
 }
 
 export function balancerService(p: BalancerParts) {
@@ -46,6 +49,36 @@ export function balancerService(p: BalancerParts) {
         } finally {
           done();
         }
+      },
+
+      planPacking(req) {
+        if (!req.function) throw new ConnectError("function is required", Code.InvalidArgument);
+        if (req.invocations < 1) throw new ConnectError("invocations must be at least 1", Code.InvalidArgument);
+        if (req.objective && !(OBJECTIVES as readonly string[]).includes(req.objective)) throw new ConnectError(`objective must be one of ${OBJECTIVES.join(", ")}`, Code.InvalidArgument);
+        if (req.metric && !(METRICS as readonly string[]).includes(req.metric)) throw new ConnectError(`metric must be one of ${METRICS.join(", ")}`, Code.InvalidArgument);
+        const limits = p.functions.limits(req.function);
+        if (!limits) throw new ConnectError(`function ${req.function} is not known to the balancer`, Code.NotFound);
+        const settings = { ...p.packing.settings, objective: (req.objective || p.packing.settings.objective) as Objective, metric: (req.metric || p.packing.settings.metric) as Metric };
+        const plan = p.packing.model.plan(req.function, req.invocations, limits.memoryMb, limits.maxConcurrency, settings);
+        if ("missing" in plan) throw new ConnectError(plan.missing, Code.FailedPrecondition);
+        p.logger.info({ function: req.function, invocations: req.invocations, degree: plan.degree, objective: plan.objective, metric: plan.metric }, "packing plan asked for");
+        return {
+          degree: plan.degree,
+          objective: plan.objective,
+          metric: plan.metric,
+          predictions: plan.predictions.map((x) => ({
+            degree: x.degree,
+            instances: x.instances,
+            serviceSeconds: x.serviceS,
+            totalSeconds: x.totalS,
+            medianSeconds: x.medianS,
+            tailSeconds: x.tailS,
+            costUsd: x.costUsd,
+            score: x.score,
+          })),
+          scaling: p.packing.model.scaling!.points.map((c) => ({ x: c.x, seconds: c.y })),
+          service: p.packing.model.service(req.function)!.points.map((c) => ({ x: c.x, seconds: c.y })),
+        };
       },
 
       async prepareFunction(req) {

@@ -4,6 +4,8 @@
 // ends with exactly one record carrying its batch.
 import test from "ava";
 import { Code } from "@connectrpc/connect";
+import { createGrpcJsClient } from "../../client/grpc-js.js";
+import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { eventually } from "../helpers/eventually.js";
@@ -105,4 +107,24 @@ test.serial("a pure function's identical payloads in one batch run once, and eve
     return found.length === 4 ? found : undefined;
   }, "a record per member");
   t.true(recs.every((r) => r.batchSize === 4));
+});
+
+test.serial("the packing planner's predictions are readable over gRPC, from what the batches showed it", async (t) => {
+  const balancer = createGrpcJsClient(BalancerService, ctx.mesh.url("balancer"));
+  try {
+    const { message: plan } = await balancer.planPacking({ function: "batchable", invocations: 100, objective: "time" });
+    t.true(plan.degree >= 1 && plan.degree <= 16, `degree ${plan.degree} within the function's max concurrency`);
+    t.is(plan.predictions.length, 16);
+    t.is(plan.objective, "time");
+    t.true(plan.scaling.length >= 1, "S(n) from the cold start it saw");
+    t.true(plan.service.length >= 1, "E(d) from the pieces it saw");
+    const chosen = plan.predictions[plan.degree - 1];
+    t.true(plan.predictions.every((p) => p.score >= chosen.score), "the chosen degree has the least score");
+    const err = await t.throwsAsync(balancer.planPacking({ function: "batchable", invocations: 100, objective: "speed" }));
+    t.is((err as unknown as { code: number }).code, Code.InvalidArgument);
+    const unknown = await t.throwsAsync(balancer.planPacking({ function: "nope", invocations: 10 }));
+    t.is((unknown as unknown as { code: number }).code, Code.NotFound);
+  } finally {
+    balancer.close();
+  }
 });

@@ -1,0 +1,66 @@
+// What the planner is fed, kept current: S(n) for the cluster and E(d) per function, each starting from a
+// profiling run (PACKING_PROFILE, written by `loadgen/burst.js --profile`) when there is one, and refined
+// from the batches the balancer sees: a container that ran d members of one piece served them in the
+// slowest one's execution time, an E(d) sample; a batch that started n containers COLD had them all up
+// after the slowest start-up, an S(n) sample.
+import * as fs from "node:fs";
+import { MeasuredCurve, type CurvePoint } from "./curve.js";
+import { planPacking, type PackingPlan, type PackingSettings } from "./planner.js";
+
+export interface PackingProfile {
+  /** S(n): seconds to bring up n instances. */
+  readonly scaling: readonly CurvePoint[];
+  /** E(d) per function name: seconds one instance takes to serve d invocations. */
+  readonly service: Readonly<Record<string, readonly CurvePoint[]>>;
+}
+
+/** Weight of a live observation against what the curve held at that point. */
+export const LIVE_ALPHA = 0.3;
+
+export class PackingModel {
+  #scaling: MeasuredCurve | undefined;
+  readonly #service = new Map<string, MeasuredCurve>();
+
+  constructor(profile?: PackingProfile) {
+    if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
+    for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
+  }
+
+  static fromFile(file: string): PackingModel {
+    let profile: PackingProfile;
+    try {
+      profile = JSON.parse(fs.readFileSync(file, "utf8")) as PackingProfile;
+    } catch (err) {
+      throw new Error(`cannot read the packing profile ${file}: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(profile.scaling) || typeof profile.service !== "object") throw new Error(`${file} is not a packing profile ({ scaling: [...], service: { fn: [...] } })`);
+    return new PackingModel(profile);
+  }
+
+  get scaling(): MeasuredCurve | undefined {
+    return this.#scaling;
+  }
+
+  service(fn: string): MeasuredCurve | undefined {
+    return this.#service.get(fn);
+  }
+
+  observeService(fn: string, degree: number, seconds: number): void {
+    if (!(degree >= 1 && seconds >= 0)) return;
+    const e = this.#service.get(fn);
+    this.#service.set(fn, e ? e.refined(degree, seconds, LIVE_ALPHA) : new MeasuredCurve([{ x: degree, y: seconds }]));
+  }
+
+  observeScaling(instances: number, seconds: number): void {
+    if (!(instances >= 1 && seconds >= 0)) return;
+    this.#scaling = this.#scaling ? this.#scaling.refined(instances, seconds, LIVE_ALPHA) : new MeasuredCurve([{ x: instances, y: seconds }]);
+  }
+
+  /** The plan for m invocations of fn, or why there is none yet. */
+  plan(fn: string, invocations: number, memoryMb: number, maxDegree: number, settings: Partial<PackingSettings> = {}): PackingPlan | { missing: string } {
+    const service = this.#service.get(fn);
+    if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
+    if (!service) return { missing: `no E(d) measured yet for ${fn}` };
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree }, settings);
+  }
+}

@@ -1,0 +1,43 @@
+// The planner's inputs kept current: a profile, refined by live observations.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import test from "ava";
+import { LIVE_ALPHA, PackingModel } from "../../services/balancer/packing/packing-model.js";
+
+test("without S(n) or without the function's E(d) there is no plan, and it says which is missing", (t) => {
+  const m = new PackingModel();
+  t.regex((m.plan("f", 10, 128, 8) as { missing: string }).missing, /no S\(n\)/);
+  m.observeScaling(2, 0.5);
+  t.regex((m.plan("f", 10, 128, 8) as { missing: string }).missing, /no E\(d\) measured yet for f/);
+  m.observeService("f", 4, 0.2);
+  const plan = m.plan("f", 10, 128, 8);
+  t.false("missing" in plan);
+});
+
+test("live observations refine the profile's points by LIVE_ALPHA; other functions' curves are their own", (t) => {
+  const m = new PackingModel({ scaling: [{ x: 1, y: 0.3 }, { x: 8, y: 1.0 }], service: { f: [{ x: 1, y: 0.1 }, { x: 8, y: 0.8 }] } });
+  m.observeService("f", 8, 1.8);
+  t.true(Math.abs(m.service("f")!.at(8) - ((1 - LIVE_ALPHA) * 0.8 + LIVE_ALPHA * 1.8)) < 1e-12);
+  t.is(m.service("g"), undefined);
+  m.observeService("g", 2, 0.4);
+  t.is(m.service("g")!.at(2), 0.4, "a first observation is the curve");
+  t.is(m.service("f")!.at(1), 0.1);
+  m.observeScaling(4, 2.0);
+  t.true(Math.abs(m.scaling!.at(4) - ((1 - LIVE_ALPHA) * 0.6 + LIVE_ALPHA * 2.0)) < 1e-12, "from the interpolated 0.6");
+  m.observeService("f", 0, 1);
+  m.observeScaling(3, -1);
+  t.is(m.service("f")!.points.length, 2, "nonsense observations are ignored");
+});
+
+test("a profile file is read, and a bad one is refused with its name", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "packing-profile-"));
+  const good = path.join(dir, "good.json");
+  fs.writeFileSync(good, JSON.stringify({ scaling: [{ x: 1, y: 0.25 }], service: { f: [{ x: 1, y: 0.05 }] } }));
+  t.is(PackingModel.fromFile(good).scaling!.at(1), 0.25);
+  const bad = path.join(dir, "bad.json");
+  fs.writeFileSync(bad, JSON.stringify({ nope: 1 }));
+  t.throws(() => PackingModel.fromFile(bad), { message: /bad\.json is not a packing profile/ });
+  t.throws(() => PackingModel.fromFile(path.join(dir, "missing.json")), { message: /cannot read the packing profile/ });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
