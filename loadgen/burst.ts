@@ -3,6 +3,9 @@
 // memory-seconds (trace-store, over the burst) and their cost by the cost model. Prints a table and JSON.
 //   node dist/loadgen/burst.js [--function io-journal] [--n 500] [--work 0.05] [--concurrency 64]
 //        [--policies vanilla,window-only,kraken,faasbatch] [--env VAR=value,...]
+//   ... --profile FILE      measure S(n) and E(d) (the planner's profiling run) and write them to FILE
+//   ... --sweep 1,2,4,...   faasbatch at each packing degree: the oracle; with --packing-profile FILE the
+//                           planner's choices for time, cost and both are compared with it
 // The function is deployed with max concurrency --concurrency (the user's limit per container); vanilla
 // runs one invocation per container regardless (OpenWhisk's default).
 import * as fs from "node:fs";
@@ -11,10 +14,12 @@ import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { nearestRank, sortedCopy } from "../common/percentiles.js";
-import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
+import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { TraceStoreService } from "../gen/faas/tracestore/v1/trace_store_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import type { CurvePoint } from "../services/balancer/packing/curve.js";
+import { PackingModel, type PackingProfile } from "../services/balancer/packing/packing-model.js";
 import { LAMBDA_X86_USD_PER_GB_SECOND } from "../services/balancer/packing/planner.js";
 
 export interface BurstOptions {
@@ -24,6 +29,14 @@ export interface BurstOptions {
   readonly concurrency: number;
   readonly policies: readonly string[];
   readonly env: Record<string, string>;
+  /** Measure S(n) and E(d) and write them to this file as a packing profile, instead of the policies. */
+  readonly profile?: string;
+  /** faasbatch at each of these packing degrees (the oracle), instead of the policies. */
+  readonly sweep?: readonly number[];
+  /** With sweep: the profile whose planner's choices are compared with the oracle. */
+  readonly packingProfile?: string;
+  /** One invocation first, so the burst finds a warm container (E(d) measurement). */
+  readonly warmFirst?: boolean;
 }
 
 export interface BurstResult {
@@ -36,6 +49,9 @@ export interface BurstResult {
   readonly containers: number;
   readonly memoryGbSeconds: number;
   readonly costUsd: number;
+  /** From the records: the slowest COLD start-up (the n-th instance up) and the slowest execution. */
+  readonly slowestColdStartupMs: number;
+  readonly slowestExecMs: number;
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
@@ -56,6 +72,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
     await gateway.deployFunction(spec, { timeoutMs: 600_000 });
     const name = spec.spec!.name;
     const payload = new TextEncoder().encode(JSON.stringify({ work: o.work, seed: 7 }));
+    if (o.warmFirst) await gateway.invoke({ function: name, payload }, { timeoutMs: 600_000 });
     const sinceUs = BigInt(Date.now()) * 1000n;
     const t0 = performance.now();
     const latencies: number[] = [];
@@ -85,6 +102,13 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
       await new Promise((r) => setTimeout(r, 100));
       summary = (await traceStore.summarize({ filter: { function: name, sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
     }
+    const { message } = await traceStore.queryInvocations({ filter: { function: name, sinceUnixUs: sinceUs }, limit: 10_000 });
+    let slowestColdStartupMs = 0;
+    let slowestExecMs = 0;
+    for (const r of message.records) {
+      if (r.startKind === StartKind.COLD) slowestColdStartupMs = Math.max(slowestColdStartupMs, Number(r.timings?.startupUs ?? 0n) / 1000);
+      slowestExecMs = Math.max(slowestExecMs, Number(r.timings?.execUs ?? 0n) / 1000);
+    }
     const sorted = sortedCopy(latencies);
     const memoryGbSeconds = summary.memoryMbSeconds / 1024;
     return {
@@ -97,6 +121,8 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
       containers: Number(summary.containersCreated),
       memoryGbSeconds: round(memoryGbSeconds, 2),
       costUsd: Number((memoryGbSeconds * LAMBDA_X86_USD_PER_GB_SECOND).toPrecision(3)),
+      slowestColdStartupMs: round(slowestColdStartupMs),
+      slowestExecMs: round(slowestExecMs),
     };
   } finally {
     gateway.close();
@@ -127,7 +153,7 @@ function parseArgs(argv: readonly string[]): BurstOptions {
     if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
     return v;
   };
-  const known = new Set(["function", "n", "work", "concurrency", "policies", "env"]);
+  const known = new Set(["function", "n", "work", "concurrency", "policies", "env", "profile", "sweep", "packing-profile"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const env: Record<string, string> = {};
   for (const kv of (flags.get("env") ?? "").split(",").filter(Boolean)) {
@@ -143,11 +169,87 @@ function parseArgs(argv: readonly string[]): BurstOptions {
     concurrency: Math.round(num("concurrency", 64)),
     policies: (flags.get("policies") ?? "vanilla,window-only,kraken,faasbatch").split(","),
     env,
+    profile: flags.get("profile"),
+    sweep: flags.get("sweep")?.split(",").map((x) => {
+      const d = Number(x);
+      if (!Number.isInteger(d) || d < 1) throw new Error(`--sweep takes packing degrees (positive integers), got ${x}`);
+      return d;
+    }),
+    packingProfile: flags.get("packing-profile"),
   };
+}
+
+/** Doubling from 1 up to max, and max itself. */
+const doublings = (max: number) => {
+  const out: number[] = [];
+  for (let x = 1; x < max; x *= 2) out.push(x);
+  out.push(max);
+  return out;
+};
+
+/**
+ * The profiling run: S(n) as the slowest COLD start-up when n instances are asked for at once (one
+ * invocation each, vanilla), E(d) as the slowest execution when d run packed in one warm container.
+ */
+async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
+  const scaling: CurvePoint[] = [];
+  for (const n of doublings(Math.min(16, o.n))) {
+    const r = await runBurst({ ...o, n }, "vanilla");
+    process.stderr.write(`S(${n}) = ${r.slowestColdStartupMs} ms\n`);
+    scaling.push({ x: n, y: r.slowestColdStartupMs / 1000 });
+  }
+  const service: CurvePoint[] = [];
+  for (const d of doublings(o.concurrency)) {
+    // One warm container of degree d first, then d at once: all of them in it.
+    const r = await runBurst({ ...o, n: d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) }, warmFirst: true }, "faasbatch");
+    process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
+    service.push({ x: d, y: r.slowestExecMs / 1000 });
+  }
+  return { scaling, service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service } };
+}
+
+/** faasbatch at each degree: the measured optimum (the oracle) for time and cost, and the planner's choices beside it. */
+async function sweep(o: BurstOptions): Promise<void> {
+  const rows: Array<BurstResult & { degree: number }> = [];
+  for (const d of o.sweep!) {
+    process.stderr.write(`degree ${d}: ${o.n} × ${o.fn} ...\n`);
+    rows.push({ ...(await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch")), degree: d });
+  }
+  console.log(`sweep: ${o.n} × ${o.fn} (work ${o.work}), faasbatch at each packing degree`);
+  console.log("| degree | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.degree} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`);
+  const complete = rows.filter((r) => r.errors === 0);
+  const bestTime = complete.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
+  const bestCost = complete.reduce((a, b) => (b.costUsd < a.costUsd ? b : a));
+  console.log(`oracle: fastest degree ${bestTime.degree} (${bestTime.totalMs} ms), cheapest degree ${bestCost.degree} ($${bestCost.costUsd})`);
+  const choices: Record<string, unknown> = {};
+  if (o.packingProfile) {
+    const model = PackingModel.fromFile(o.packingProfile);
+    const name = readFunctionDir(functionDir(o.fn)).spec!.name;
+    for (const objective of ["time", "cost", "both"] as const) {
+      const plan = model.plan(name, o.n, readFunctionDir(functionDir(o.fn)).spec!.limits?.memoryMb || 256, o.concurrency, { objective });
+      if ("missing" in plan) throw new Error(plan.missing);
+      // The sweep may not have run the chosen degree: then the nearest one it ran stands for it.
+      const measured = rows.reduce((a, b) => (Math.abs(b.degree - plan.degree) < Math.abs(a.degree - plan.degree) ? b : a));
+      const timeRatio = measured.totalMs / bestTime.totalMs;
+      const costRatio = measured.costUsd / bestCost.costUsd;
+      choices[objective] = { degree: plan.degree, measuredDegree: measured.degree, timeVsBest: round(timeRatio, 3), costVsBest: round(costRatio, 3) };
+      console.log(`planner (${objective}): degree ${plan.degree}; measured at ${measured.degree}: time ${round(timeRatio, 3)}x the fastest, cost ${round(costRatio, 3)}x the cheapest`);
+    }
+  }
+  console.log(JSON.stringify({ sweep: rows, oracle: { fastest: bestTime.degree, cheapest: bestCost.degree }, planner: choices }, null, 2));
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.profile) {
+    const profile = await measureProfile(o);
+    fs.writeFileSync(o.profile, JSON.stringify(profile, null, 2) + "\n");
+    console.log(JSON.stringify(profile, null, 2));
+    return;
+  }
+  if (o.sweep) return sweep(o);
   const results: BurstResult[] = [];
   for (const policy of o.policies) {
     process.stderr.write(`${policy}: ${o.n} × ${o.fn} ...\n`);
