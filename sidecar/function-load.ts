@@ -11,6 +11,8 @@ export interface FunctionLoad {
   readonly memoryMb: number;
   readonly timeoutMs: number;
   readonly maxConcurrency: number;
+  /** Worker processes at most (1: one worker runs every invocation). */
+  readonly workers: number;
 }
 
 /** A slow import should not be cut by a short function timeout: importing gets at least this long. */
@@ -29,6 +31,7 @@ export function configuredLoad(cfg: SidecarConfig): FunctionLoad {
     memoryMb: cfg.memoryMb,
     timeoutMs: cfg.timeoutMs,
     maxConcurrency: cfg.maxConcurrency,
+    workers: cfg.workers,
   };
 }
 
@@ -71,7 +74,7 @@ export const TEMPLATE_NAME = "(template)";
  * the container's memory for its heap limit, which cannot change once V8 has started.
  */
 export function templateLoad(home: string, memoryMb: number): FunctionLoad {
-  return { functionName: TEMPLATE_NAME, codeDir: home, entry: "", env: {}, memoryMb, timeoutMs: MIN_LOAD_TIMEOUT_MS, maxConcurrency: 1 };
+  return { functionName: TEMPLATE_NAME, codeDir: home, entry: "", env: {}, memoryMb, timeoutMs: MIN_LOAD_TIMEOUT_MS, maxConcurrency: 1, workers: 1 };
 }
 
 function sameEnv(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -87,6 +90,7 @@ export function sameLoad(a: FunctionLoad, b: FunctionLoad): boolean {
     sameEnv(a.env, b.env) &&
     a.memoryMb === b.memoryMb &&
     a.timeoutMs === b.timeoutMs &&
-    a.maxConcurrency === b.maxConcurrency
+    a.maxConcurrency === b.maxConcurrency &&
+    a.workers === b.workers
   );
 }

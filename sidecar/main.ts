@@ -66,6 +66,7 @@ runService("sidecar", async (logger) => {
       memoryMb: cfg.memoryMb,
       timeoutMs: cfg.timeoutMs,
       maxConcurrency: cfg.maxConcurrency,
+      workers: cfg.workers,
       zygoteSet: manifest.setId || undefined,
       packages: Object.keys(manifest.packages).length,
       uidIsolation: isolation.asRoot,

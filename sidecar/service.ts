@@ -16,7 +16,7 @@ import { TemplateUnavailableError } from "./template-keeper.js";
 
 type RunResponseInit = MessageInitShape<typeof RunResponseSchema>;
 
-const DEFAULT_LIMITS = { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1 };
+const DEFAULT_LIMITS = { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1, workers: 1 };
 
 function toResponse(invocationId: string, o: RunOutcome): RunResponseInit {
   return { invocationId, status: o.status, output: o.output, error: o.error, execUs: BigInt(o.execUs), initUs: BigInt(o.initUs) };
@@ -51,6 +51,7 @@ function requestedLoad(req: LoadFunctionRequest, current: FunctionLoad): Functio
     memoryMb: limits?.memoryMb || base.memoryMb,
     timeoutMs: limits?.timeoutMs || base.timeoutMs,
     maxConcurrency: limits?.maxConcurrency || base.maxConcurrency,
+    workers: limits?.workers || base.workers,
   };
 }
 
@@ -75,6 +76,7 @@ function forkLoad(req: ForkRequest): FunctionLoad {
     memoryMb: limits?.memoryMb || DEFAULT_LIMITS.memoryMb,
     timeoutMs: limits?.timeoutMs || DEFAULT_LIMITS.timeoutMs,
     maxConcurrency: limits?.maxConcurrency || DEFAULT_LIMITS.maxConcurrency,
+    workers: limits?.workers || DEFAULT_LIMITS.workers,
   };
 }
 
@@ -140,9 +142,10 @@ export function sidecarService({ roles, packages }: SidecarServiceOptions): Serv
       async stats() {
         const supervisor = roles.supervisor;
         const w = supervisor?.worker;
+        const all = supervisor?.workers ?? [];
         const t = templates();
-        const [workerRss, templateRss] = await Promise.all([w ? readRssBytes(w.pid) : 0n, t ? readRssBytes(t.pid) : 0n]);
-        const workers = w ? [{ pid: w.pid, function: w.load.functionName, rssBytes: workerRss, inflight: w.inflight, invocations: BigInt(w.invocations) }] : [];
+        const [templateRss, ...workerRss] = await Promise.all([t ? readRssBytes(t.pid) : 0n, ...all.map((x) => readRssBytes(x.pid))]);
+        const workers = all.map((x, i) => ({ pid: x.pid, function: x.load.functionName, rssBytes: workerRss[i], inflight: x.inflight, invocations: BigInt(x.invocations) }));
         return {
           function: supervisor?.load.functionName ?? "",
           loaded: w?.dispatchable ?? false,

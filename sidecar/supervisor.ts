@@ -40,6 +40,8 @@ export interface SupervisorOptions {
 export class FunctionSupervisor {
   #load: FunctionLoad;
   #current: WorkerProcess | undefined;
+  /** More workers of the same load, up to load.workers in all: spawned when every one is busy. */
+  #extras: WorkerProcess[] = [];
   readonly #gate: FifoGate;
   #inflight = 0;
   #stopping = false;
@@ -53,6 +55,7 @@ export class FunctionSupervisor {
     if (o.adopted) {
       this.#current = o.adopted;
       o.adopted.setExitHandler((w, verdict) => this.#onWorkerExit(w, verdict));
+      this.#fill();
     }
   }
 
@@ -75,9 +78,15 @@ export class FunctionSupervisor {
     return w && !w.doomed ? w : undefined;
   }
 
+  /** Every live worker: the current one and the extras (for Stats). */
+  get workers(): WorkerProcess[] {
+    return [this.#current, ...this.#extras].filter((w): w is WorkerProcess => w !== undefined && !w.doomed);
+  }
+
   /** Forks the worker now, so the import overlaps with the sidecar binding its socket. */
   start(): void {
     this.#spawn();
+    this.#fill();
   }
 
   async run(input: RunInput): Promise<RunOutcome> {
@@ -94,8 +103,11 @@ export class FunctionSupervisor {
         });
       }
       try {
-        const worker = this.#current;
-        if (worker?.dispatchable) return await this.#dispatch(worker, input, limitMs);
+        const worker = this.#leastBusy();
+        if (worker) {
+          this.#growIfAllBusy(worker);
+          return await this.#dispatch(worker, input, limitMs);
+        }
         return await this.#runAfterLoad(input, limitMs, arrived);
       } finally {
         this.#gate.release();
@@ -124,6 +136,8 @@ export class FunctionSupervisor {
       this.#gate.setLimit(next.maxConcurrency);
       worker = this.#spawn();
       previous?.kill({ kind: "replaced", why: `LoadFunction of ${next.functionName}` });
+      for (const extra of this.#extras.splice(0)) extra.kill({ kind: "replaced", why: `LoadFunction of ${next.functionName}` });
+      this.#fill();
     } else if (!worker || worker.doomed || worker.state === "failed") {
       // An explicit load retries at once, whatever the back-off.
       worker = this.#spawn();
@@ -135,13 +149,49 @@ export class FunctionSupervisor {
   /** Kills the worker (its process group) and waits for it to be gone. Resolves with how many were live. */
   async stop(): Promise<number> {
     this.#stopping = true;
-    const worker = this.#current;
+    const all = [this.#current, ...this.#extras].filter((w): w is WorkerProcess => w !== undefined);
     this.#current = undefined;
-    if (!worker) return 0;
-    const live = worker.exited ? 0 : 1;
-    worker.kill({ kind: "stopping" });
-    await waitAtMost(worker.gone, 2000);
+    this.#extras = [];
+    const live = all.filter((w) => !w.exited).length;
+    for (const w of all) w.kill({ kind: "stopping" });
+    await Promise.all(all.map((w) => waitAtMost(w.gone, 2000)));
     return live;
+  }
+
+  /** The dispatchable worker with the fewest invocations in flight (the current one on a tie). */
+  #leastBusy(): WorkerProcess | undefined {
+    let best = this.#current?.dispatchable ? this.#current : undefined;
+    for (const w of this.#extras) if (w.dispatchable && (!best || w.inflight < best.inflight)) best = w;
+    return best;
+  }
+
+  /** The function's declared workers, all started now (a burst's members spread over them at once). */
+  #fill(): void {
+    while (!this.#stopping && 1 + this.#extras.length < this.#load.workers) this.#spawnExtra();
+  }
+
+  /**
+   * When even the least busy worker has an invocation running and an extra worker died (it is not
+   * replaced at its death: a crash loop would only spin), one more starts for the invocations after this.
+   */
+  #growIfAllBusy(leastBusy: WorkerProcess): void {
+    if (leastBusy.inflight === 0 || this.#stopping) return;
+    if (1 + this.#extras.length >= this.#load.workers) return;
+    if (this.#extras.some((w) => !w.doomed && w.state !== "ready")) return; // one is starting already
+    this.#spawnExtra();
+  }
+
+  #spawnExtra(): void {
+    const extra = new WorkerProcess({
+      load: this.#load,
+      workerScript: this.o.workerScript,
+      logger: this.o.logger,
+      identity: this.o.identity,
+      onExit: (w) => {
+        this.#extras = this.#extras.filter((x) => x !== w);
+      },
+    });
+    this.#extras.push(extra);
   }
 
   #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {

@@ -135,7 +135,7 @@ export class Dispatcher {
   async #sendPiece(batchId: string, batchSize: number, piece: readonly Member[], degree: number): Promise<void> {
     const fn = piece[0].req.function!;
     // The pieces' containers run up to the packing degree at once (vanilla: 1).
-    const ref = { ...fn, limits: create(LimitsSchema, { memoryMb: fn.limits?.memoryMb, timeoutMs: fn.limits?.timeoutMs, maxConcurrency: Math.max(1, degree) }) };
+    const ref = { ...fn, limits: create(LimitsSchema, { memoryMb: fn.limits?.memoryMb, timeoutMs: fn.limits?.timeoutMs, maxConcurrency: Math.max(1, degree), workers: fn.limits?.workers }) };
     // A pure function's identical payloads run once; their copies are answered with the run's outcome.
     const { runs, copiesOf } = fn.pure ? groupIdenticalPayloads(piece, (m) => m.req.payload) : { runs: piece, copiesOf: new Map<Member, Member[]>() };
     const waiting = new Map(runs.map((m) => [m.req.invocationId, m]));

@@ -16,11 +16,12 @@ export class ValidationError extends Error {
 }
 
 /** OpenWhisk's defaults: 256 MB, 60 s, one activation per container at a time. */
-export const DEFAULT_LIMITS = { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1 } as const;
+export const DEFAULT_LIMITS = { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1, workers: 1 } as const;
 export const LIMIT_BOUNDS = {
   memoryMb: { min: 64, max: 8192 },
   timeoutMs: { min: 1, max: 900_000 },
   maxConcurrency: { min: 1, max: 1000 },
+  workers: { min: 1, max: 16 },
 } as const;
 export const RUNTIMES = ["nodejs20"] as const;
 
@@ -112,6 +113,7 @@ export function validateDeploy(spec: FunctionSpec | undefined, code: FunctionCod
     memoryMb: resolveLimit("memoryMb", spec.limits?.memoryMb ?? 0),
     timeoutMs: resolveLimit("timeoutMs", spec.limits?.timeoutMs ?? 0),
     maxConcurrency: resolveLimit("maxConcurrency", spec.limits?.maxConcurrency ?? 0),
+    workers: resolveLimit("workers", spec.limits?.workers ?? 0),
   });
   const resolved = create(FunctionSpecSchema, {
     name,

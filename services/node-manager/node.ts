@@ -171,8 +171,9 @@ export class Node {
     const memoryMb = ref.limits?.memoryMb || spec.limits?.memoryMb || 256;
     const timeoutMs = ref.limits?.timeoutMs || spec.limits?.timeoutMs || 60_000;
     const maxConcurrency = ref.limits?.maxConcurrency || spec.limits?.maxConcurrency || 1;
+    const workers = ref.limits?.workers || spec.limits?.workers || 1;
     const cached = this.runnables.get(spec.name);
-    if (cached && cached.prepared === prepared && cached.memoryMb === memoryMb && cached.timeoutMs === timeoutMs && cached.maxConcurrency === maxConcurrency) return cached.fn;
+    if (cached && cached.prepared === prepared && cached.memoryMb === memoryMb && cached.timeoutMs === timeoutMs && cached.maxConcurrency === maxConcurrency && cached.workers === workers) return cached.fn;
     const fn: RunnableFunction = {
       name: spec.name,
       digest: spec.digest,
@@ -184,6 +185,7 @@ export class Node {
         entry: spec.entry || "index.js",
         env: spec.env,
         timeoutMs,
+        workers,
         codeDir: prepared.codeDirs.code,
         fullCodeDir: prepared.codeDirs.full,
       },
@@ -198,16 +200,17 @@ export class Node {
           FAAS_TIMEOUT_MS: String(timeoutMs),
           FAAS_MEMORY_MB: String(memoryMb),
           FAAS_MAX_CONCURRENCY: String(maxConcurrency),
+          FAAS_WORKERS: String(workers),
           FAAS_FUNCTION_ENV: JSON.stringify(spec.env),
         },
       },
     };
-    this.runnables.set(spec.name, { prepared, memoryMb, timeoutMs, maxConcurrency, fn });
+    this.runnables.set(spec.name, { prepared, memoryMb, timeoutMs, maxConcurrency, workers, fn });
     return fn;
   }
 
   /** The last RunnableFunction built per function: the hot path does not rebuild maps and specs per call. */
-  private readonly runnables = new Map<string, { prepared: CatalogEntry; memoryMb: number; timeoutMs: number; maxConcurrency: number; fn: RunnableFunction }>();
+  private readonly runnables = new Map<string, { prepared: CatalogEntry; memoryMb: number; timeoutMs: number; maxConcurrency: number; workers: number; fn: RunnableFunction }>();
 
   /** For ListContainers. */
   get nodeId(): string {

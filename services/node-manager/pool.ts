@@ -38,6 +38,8 @@ export interface ClaimSpec {
   readonly entry: string;
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** Worker processes the sidecar may run the function in. */
+  readonly workers: number;
   /** Host directory with the function's code only (for zygotes, whose set covers its packages). */
   readonly codeDir: string;
   /** Host directory with its code and all its node_modules (for stem cells, which hold no packages). */
@@ -604,7 +606,7 @@ export class ContainerPool {
         const f = stopwatch();
         forkSent = true;
         const forked = await this.o.runtime.channel(sandbox).client.fork(
-          { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency }, firstRun: rider?.run },
+          { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency, workers: claim.workers }, firstRun: rider?.run },
           // The rider's run has the sidecar's bounds (its slot wait and its timeout), as a Run would.
           { timeoutMs: Math.max(10_000, claim.timeoutMs) + (rider ? 2 * claim.timeoutMs : 0) },
         );

@@ -128,3 +128,15 @@ test.serial("the packing planner's predictions are readable over gRPC, from what
     balancer.close();
   }
 });
+
+test.serial("a function declaring 2 workers has a batch's members spread over two processes of one container", async (t) => {
+  await deployFixture(ctx, "batchable-cpu");
+  const call = async (seed: string) => (await ctx.gateway.invoke({ function: "batchable-cpu", payload: json({ rounds: 50_000, seed }) }, { timeoutMs: 60_000 })).message;
+  // The first call starts the container (both workers); the batch after it finds them ready.
+  t.is((await call("warm")).status, InvocationStatus.OK);
+  const all = await Promise.all(["a", "b", "c", "d"].map(call));
+  t.true(all.every((r) => r.status === InvocationStatus.OK), all.map((r) => r.error?.message).join(" "));
+  t.is(new Set(all.map((r) => r.containerId)).size, 1, "one container");
+  const pids = new Set(all.map((r) => parse(r.output).pid));
+  t.is(pids.size, 2, `two worker processes served the batch: ${[...pids].join(", ")}`);
+});

@@ -76,7 +76,7 @@ const fn = (name: string, memoryMb = 256, maxConcurrency = 1, dependencies: Reco
   sandboxSpec: { image: `img-${name}`, memoryMb, labels: {}, env: {} },
   dependencies: new Map(Object.entries(dependencies)),
   packages: new Map(Object.entries(dependencies)),
-  claim: { entry: "index.js", env: {}, timeoutMs: 1000, codeDir: `/store/${name}/code`, fullCodeDir: `/store/${name}/full` },
+  claim: { entry: "index.js", env: {}, timeoutMs: 1000, workers: 1, codeDir: `/store/${name}/code`, fullCodeDir: `/store/${name}/full` },
 });
 
 /** Lends the first candidate offered: the pool's side of lending, without a policy's preferences. */

@@ -43,7 +43,7 @@ test("FAAS_FUNCTION_ENV must be a JSON object of strings; errors name the variab
   t.is(err!.problems.length, 2);
 });
 
-const load: FunctionLoad = { functionName: "f", codeDir: "/fn", entry: "index.js", env: { A: "1" }, memoryMb: 128, timeoutMs: 1000, maxConcurrency: 1 };
+const load: FunctionLoad = { functionName: "f", codeDir: "/fn", entry: "index.js", env: { A: "1" }, memoryMb: 128, timeoutMs: 1000, maxConcurrency: 1, workers: 1 };
 
 test("the worker sees only the function's env plus PATH/HOME/NODE_ENV, never NODE_OPTIONS", (t) => {
   const env = workerEnv({ ...load, env: { A: "1", NODE_OPTIONS: "--max-old-space-size=99999", NODE_ENV: "development" } });

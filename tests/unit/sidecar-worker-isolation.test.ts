@@ -20,7 +20,7 @@ test("the function's workers share the base uid; each template gets a new one", 
   t.throws(() => new WorkerUids(1.5));
 });
 
-const load: FunctionLoad = { functionName: "f", codeDir: "/fn", entry: "index.js", env: { A: "1", HOME: "/root", TMPDIR: "/tmp" }, memoryMb: 128, timeoutMs: 1000, maxConcurrency: 1 };
+const load: FunctionLoad = { functionName: "f", codeDir: "/fn", entry: "index.js", env: { A: "1", HOME: "/root", TMPDIR: "/tmp" }, memoryMb: 128, timeoutMs: 1000, maxConcurrency: 1, workers: 1 };
 
 test("an isolated worker's HOME and TMPDIR are its own directory, whatever the function's env says", (t) => {
   t.deepEqual(isolatedWorkerEnv(load, "/w/10001"), { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/w/10001", TMPDIR: "/w/10001", NODE_ENV: "production", A: "1" });
