@@ -1,6 +1,6 @@
 // Reads a function from a directory into a deploy request: its files (without node_modules), and its
 // spec from package.json: exact-pinned "dependencies", and an optional "faas" block with
-// { name, entry, memoryMb, timeoutMs, maxConcurrency, workers, env, pure }. The directory's name is the default name.
+// { name, entry, memoryMb, timeoutMs, maxConcurrency, workers, env, pure, batchWindowMs }. The directory's name is the default name.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -19,6 +19,8 @@ interface FaasBlock {
   env?: Record<string, string>;
   /** main() depends on its params only: identical payloads in one batch run once. */
   pure?: boolean;
+  /** The function's batching window, ms (0: the balancer's). */
+  batchWindowMs?: number;
 }
 
 export function readFunctionDir(dir: string, overrides: FaasBlock = {}): DeployFunctionRequest {
@@ -43,6 +45,7 @@ export function readFunctionDir(dir: string, overrides: FaasBlock = {}): DeployF
       dependencies: pkg.dependencies ?? {},
       env: faas.env ?? {},
       pure: faas.pure ?? false,
+      batchWindowMs: faas.batchWindowMs ?? 0,
       limits: create(LimitsSchema, { memoryMb: faas.memoryMb ?? 0, timeoutMs: faas.timeoutMs ?? 0, maxConcurrency: faas.maxConcurrency ?? 0, workers: faas.workers ?? 0 }),
     }),
     code: create(FunctionCodeSchema, { files }),

@@ -59,7 +59,8 @@ export class Dispatcher {
   /** Resolves with the invocation's outcome; RESOURCE_EXHAUSTED at once when its function's queue is full. */
   invoke(req: InvokeRequest): Promise<InvocationOutcome> {
     const fn = req.function!;
-    const key = `${fn.name}@${fn.digest}`;
+    // The window is the function's to change without a new version: it is part of the queue's identity.
+    const key = `${fn.name}@${fn.digest}@${fn.batchWindowMs}`;
     const d = this.#queues.get(key) ?? this.#open(key, fn);
     return new Promise<InvocationOutcome>((resolve, reject) => {
       try {
@@ -90,8 +91,11 @@ export class Dispatcher {
     return d;
   }
 
+  /** The policy's setup for fn; the function's own window, when it declares one, replaces the balancer's. */
   #setup(fn: FunctionRef) {
-    return dispatchSetup(this.o.policy, { ...this.o.inputs, containerConcurrency: fn.limits?.maxConcurrency || 1, meanDurationMs: this.#meanMs.get(fn.name) });
+    const own = fn.batchWindowMs;
+    const inputs = own ? { ...this.o.inputs, windowMs: own, adaptive: { ...this.o.inputs.adaptive, maxMs: Math.max(own, this.o.inputs.adaptive.stepMs) } } : this.o.inputs;
+    return dispatchSetup(this.o.policy, { ...inputs, containerConcurrency: fn.limits?.maxConcurrency || 1, meanDurationMs: this.#meanMs.get(fn.name) });
   }
 
   /** One timer per queue, at its next due time; a batch due now goes in the next turn, with what else arrives in this one. */

@@ -64,6 +64,14 @@ export function checkCodePath(p: string): void {
   if (p === "node_modules" || p.startsWith("node_modules/")) throw new ValidationError(field, "node_modules is installed by the platform from spec.dependencies; do not upload it");
 }
 
+/** A batching window longer than this would hold invocations longer than most functions run. */
+export const MAX_BATCH_WINDOW_MS = 10_000;
+
+function validateBatchWindow(ms: number): number {
+  if (ms > MAX_BATCH_WINDOW_MS) throw new ValidationError("spec.batch_window_ms", `must be at most ${MAX_BATCH_WINDOW_MS}, got ${ms}`);
+  return ms;
+}
+
 function resolveLimit(field: keyof typeof DEFAULT_LIMITS, value: number): number {
   if (value === 0) return DEFAULT_LIMITS[field];
   const { min, max } = LIMIT_BOUNDS[field];
@@ -124,6 +132,7 @@ export function validateDeploy(spec: FunctionSpec | undefined, code: FunctionCod
     env: { ...spec.env },
     createdAtUnixUs: nowUs,
     pure: spec.pure,
+    batchWindowMs: validateBatchWindow(spec.batchWindowMs),
   });
   const validatedCode = code ?? create(FunctionCodeSchema);
   resolved.digest = functionDigest(resolved, validatedCode);

@@ -113,7 +113,7 @@ export class Invoker {
   async #callBalancer(invocationId: string, spec: FunctionSpec, payload: Uint8Array): Promise<InvocationOutcome> {
     const request = {
       invocationId,
-      function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits, pure: spec.pure }),
+      function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits, pure: spec.pure, batchWindowMs: spec.batchWindowMs }),
       payload,
     };
     // Caller cancellation is not passed on: a started invocation runs to its end and is recorded.

@@ -140,3 +140,21 @@ test.serial("a function declaring 2 workers has a batch's members spread over tw
   const pids = new Set(all.map((r) => parse(r.output).pid));
   t.is(pids.size, 2, `two worker processes served the batch: ${[...pids].join(", ")}`);
 });
+
+test.serial("a function's own batching window replaces the balancer's", async (t) => {
+  await deployFixture(ctx, "batchable-wide");
+  const call = async (seed: string) => (await ctx.gateway.invoke({ function: "batchable-wide", payload: json({ rounds: 1, seed }) }, { timeoutMs: 60_000 })).message;
+  const first = call("first");
+  // 600 ms apart: past the balancer's 300 ms window, within the function's 1500 ms.
+  await new Promise((r) => setTimeout(r, 600));
+  const [a, b] = await Promise.all([first, call("second")]);
+  t.is(a.status, InvocationStatus.OK);
+  t.is(b.status, InvocationStatus.OK);
+  const recs = await eventually(async () => {
+    const found = await ctx.traceStore.queryInvocations({ filter: { function: "batchable-wide" }, limit: 100 });
+    const mine = found.message.records.filter((r) => r.invocationId === a.invocationId || r.invocationId === b.invocationId);
+    return mine.length === 2 ? mine : undefined;
+  }, "both records");
+  t.is(recs[0].batchId, recs[1].batchId, "one batch");
+  t.true(recs.every((r) => r.batchSize === 2));
+});
