@@ -1,7 +1,7 @@
 // Burst scenarios: N simultaneous invocations of one benchmark function, once per batching policy, each in
 // a fresh mesh. Reports per policy: latency p50/p99 and the makespan (client side), containers created,
 // memory-seconds (trace-store, over the burst) and their cost by the cost model. Prints a table and JSON.
-//   node dist/loadgen/burst.js [--function io-journal] [--n 500] [--work 0.05] [--concurrency 64]
+//   node dist/loadgen/burst.js [--function io-journal] [--n 500] [--work 0.05] [--concurrency 64] [--workers 1]
 //        [--policies vanilla,window-only,kraken,faasbatch] [--env VAR=value,...]
 //   ... --profile FILE      measure S(n) and E(d) (the planner's profiling run) and write them to FILE
 //   ... --sweep 1,2,4,...   faasbatch at each packing degree: the oracle; with --packing-profile FILE the
@@ -27,6 +27,8 @@ export interface BurstOptions {
   readonly n: number;
   readonly work: number;
   readonly concurrency: number;
+  /** Worker processes per container (faas.workers). */
+  readonly workers: number;
   readonly policies: readonly string[];
   readonly env: Record<string, string>;
   /** Measure S(n) and E(d) and write them to this file as a packing profile, instead of the policies. */
@@ -68,7 +70,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
   const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
   try {
-    const spec = readFunctionDir(functionDir(o.fn), { maxConcurrency: o.concurrency });
+    const spec = readFunctionDir(functionDir(o.fn), { maxConcurrency: o.concurrency, workers: o.workers });
     await gateway.deployFunction(spec, { timeoutMs: 600_000 });
     const name = spec.spec!.name;
     const payload = new TextEncoder().encode(JSON.stringify({ work: o.work, seed: 7 }));
@@ -134,7 +136,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
 
 export function renderBurstTable(o: BurstOptions, results: readonly BurstResult[]): string {
   const lines = [
-    `burst of ${o.n} × ${o.fn} (work ${o.work}, max concurrency ${o.concurrency}) on ${os.cpus().length} cores`,
+    `burst of ${o.n} × ${o.fn} (work ${o.work}, max concurrency ${o.concurrency}, ${o.workers} worker(s) per container) on ${os.cpus().length} cores`,
     "| policy | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |",
     "|---|---|---|---|---|---|---|---|---|",
     ...results.map((r) => `| ${r.policy} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`),
@@ -153,7 +155,7 @@ function parseArgs(argv: readonly string[]): BurstOptions {
     if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
     return v;
   };
-  const known = new Set(["function", "n", "work", "concurrency", "policies", "env", "profile", "sweep", "packing-profile"]);
+  const known = new Set(["function", "n", "work", "concurrency", "workers", "policies", "env", "profile", "sweep", "packing-profile"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const env: Record<string, string> = {};
   for (const kv of (flags.get("env") ?? "").split(",").filter(Boolean)) {
@@ -167,6 +169,7 @@ function parseArgs(argv: readonly string[]): BurstOptions {
     n: Math.round(num("n", 500)),
     work: num("work", 0.05),
     concurrency: Math.round(num("concurrency", 64)),
+    workers: Math.round(num("workers", 1)),
     policies: (flags.get("policies") ?? "vanilla,window-only,kraken,faasbatch").split(","),
     env,
     profile: flags.get("profile"),
