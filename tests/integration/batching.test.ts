@@ -2,14 +2,16 @@
 // of one batch run concurrently in one container, each answered the moment it is done; a member that
 // throws fails alone; a full dispatch queue answers RESOURCE_EXHAUSTED, and every accepted invocation
 // ends with exactly one record carrying its batch.
+import * as path from "node:path";
 import test from "ava";
+import { readFunctionDir } from "../../client/function-dir.js";
 import { Code } from "@connectrpc/connect";
 import { createGrpcJsClient } from "../../client/grpc-js.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { eventually } from "../helpers/eventually.js";
-import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
+import { deployFixture, FIXTURES, json, parse, useMesh } from "../helpers/test-mesh.js";
 
 // window-only (FaaSBatch as published) with a wide window: what arrives together is one batch, for sure.
 const WINDOW_MS = 300;
@@ -20,6 +22,11 @@ async function invoke(payload: unknown) {
   const started = Date.now();
   const { message } = await ctx.gateway.invoke({ function: "batchable", payload: json(payload) }, { timeoutMs: 60_000 });
   return { r: message, at: Date.now() - started };
+}
+
+/** The batchable fixture's code under another name and settings. */
+async function deployAs(name: string, faas: Parameters<typeof readFunctionDir>[1]) {
+  await ctx.gateway.deployFunction(readFunctionDir(path.join(FIXTURES, "batchable"), { ...faas, name }), { timeoutMs: 600_000 });
 }
 
 async function records(ids: readonly string[]): Promise<InvocationRecord[]> {
@@ -130,7 +137,7 @@ test.serial("the packing planner's predictions are readable over gRPC, from what
 });
 
 test.serial("a function declaring 2 workers has a batch's members spread over two processes of one container", async (t) => {
-  await deployFixture(ctx, "batchable-cpu");
+  await deployAs("batchable-cpu", { memoryMb: 256, maxConcurrency: 8, workers: 2 });
   const call = async (seed: string) => (await ctx.gateway.invoke({ function: "batchable-cpu", payload: json({ rounds: 50_000, seed }) }, { timeoutMs: 60_000 })).message;
   // The first call starts the container (both workers); the batch after it finds them ready.
   t.is((await call("warm")).status, InvocationStatus.OK);
@@ -142,7 +149,7 @@ test.serial("a function declaring 2 workers has a batch's members spread over tw
 });
 
 test.serial("a function's own batching window replaces the balancer's", async (t) => {
-  await deployFixture(ctx, "batchable-wide");
+  await deployAs("batchable-wide", { batchWindowMs: 1500 });
   const call = async (seed: string) => (await ctx.gateway.invoke({ function: "batchable-wide", payload: json({ rounds: 1, seed }) }, { timeoutMs: 60_000 })).message;
   const first = call("first");
   // 600 ms apart: past the balancer's 300 ms window, within the function's 1500 ms.
