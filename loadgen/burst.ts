@@ -137,11 +137,18 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
 export function renderBurstTable(o: BurstOptions, results: readonly BurstResult[]): string {
   const lines = [
     `burst of ${o.n} × ${o.fn} (work ${o.work}, max concurrency ${o.concurrency}, ${o.workers} worker(s) per container) on ${os.cpus().length} cores`,
-    "| policy | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...results.map((r) => `| ${r.policy} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`),
+    ...resultTable("policy", results.map((r) => [r.policy, r])),
   ];
   return lines.join("\n");
+}
+
+/** A Markdown table of results, each row led by its label (a policy, a degree). */
+function resultTable(first: string, rows: ReadonlyArray<readonly [string | number, BurstResult]>): string[] {
+  return [
+    `| ${first} | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |`,
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(([label, r]) => `| ${label} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`),
+  ];
 }
 
 function parseArgs(argv: readonly string[]): BurstOptions {
@@ -219,9 +226,7 @@ async function sweep(o: BurstOptions): Promise<void> {
     rows.push({ ...(await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch")), degree: d });
   }
   console.log(`sweep: ${o.n} × ${o.fn} (work ${o.work}), faasbatch at each packing degree`);
-  console.log("| degree | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.degree} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`);
+  console.log(resultTable("degree", rows.map((r) => [r.degree, r])).join("\n"));
   const complete = rows.filter((r) => r.errors === 0);
   const bestTime = complete.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
   const bestCost = complete.reduce((a, b) => (b.costUsd < a.costUsd ? b : a));
@@ -229,9 +234,9 @@ async function sweep(o: BurstOptions): Promise<void> {
   const choices: Record<string, unknown> = {};
   if (o.packingProfile) {
     const model = PackingModel.fromFile(o.packingProfile);
-    const name = readFunctionDir(functionDir(o.fn)).spec!.name;
+    const spec = readFunctionDir(functionDir(o.fn)).spec!;
     for (const objective of ["time", "cost", "both"] as const) {
-      const plan = model.plan(name, o.n, readFunctionDir(functionDir(o.fn)).spec!.limits?.memoryMb || 256, o.concurrency, { objective });
+      const plan = model.plan(spec.name, o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
       if ("missing" in plan) throw new Error(plan.missing);
       // The sweep may not have run the chosen degree: then the nearest one it ran stands for it.
       const measured = rows.reduce((a, b) => (Math.abs(b.degree - plan.degree) < Math.abs(a.degree - plan.degree) ? b : a));

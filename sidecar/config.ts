@@ -89,7 +89,7 @@ export const sidecarSchema = {
   entry: str("FAAS_ENTRY", "index.js", "Module inside FAAS_CODE_DIR that exports main(params, ctx)."),
   timeoutMs: int("FAAS_TIMEOUT_MS", 60_000, "Wall-clock limit of one main() execution.", { min: 1 }),
   memoryMb: int("FAAS_MEMORY_MB", 256, "Memory limit of the container; the worker's JavaScript heap gets 75% of it.", { min: 16, max: 1 << 20 }),
-  workers: int("FAAS_WORKERS", 1, "Worker processes the function's invocations are spread over (CPU-bound functions packed several per container); spawned as the load needs them.", { min: 1, max: 64 }),
+  workers: int("FAAS_WORKERS", 1, "Worker processes the function's invocations are spread over, all started with the container (CPU-bound functions packed several per container); one that dies is replaced when the others are busy.", { min: 1, max: 64 }),
   maxConcurrency: int("FAAS_MAX_CONCURRENCY", 1, "Invocations the worker runs at the same time; more wait in FIFO order.", { min: 1, max: 10_000 }),
   functionEnv: functionEnv("FAAS_FUNCTION_ENV", "JSON object: the function's own environment, the only variables its worker sees."),
   zygoteManifest: absolutePath("FAAS_ZYGOTE_MANIFEST", "/opt/faas/zygote.json", 'JSON manifest of the image\'s zygote package set, {"setId", "packages": {name: version}}; a missing file means no packages.'),

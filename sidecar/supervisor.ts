@@ -10,7 +10,7 @@ import { failedOutcome, type RunOutcome } from "./run-outcome.js";
 import type { DeathVerdict } from "./worker-exit.js";
 import { waitAtMost } from "./wait-at-most.js";
 import type { WorkerIdentity } from "./worker-isolation.js";
-import { WorkerProcess, type LoadResult } from "./worker-process.js";
+import { WorkerProcess, type ExitHandler, type LoadResult } from "./worker-process.js";
 
 /** A failed import is retried by the next invocation, but not more often than this. */
 export const LOAD_RETRY_GAP_MS = 1000;
@@ -40,7 +40,7 @@ export interface SupervisorOptions {
 export class FunctionSupervisor {
   #load: FunctionLoad;
   #current: WorkerProcess | undefined;
-  /** More workers of the same load, up to load.workers in all: spawned when every one is busy. */
+  /** More workers of the same load, load.workers in all: started with the current one, replaced when busy. */
   #extras: WorkerProcess[] = [];
   readonly #gate: FifoGate;
   #inflight = 0;
@@ -182,16 +182,16 @@ export class FunctionSupervisor {
   }
 
   #spawnExtra(): void {
-    const extra = new WorkerProcess({
-      load: this.#load,
-      workerScript: this.o.workerScript,
-      logger: this.o.logger,
-      identity: this.o.identity,
-      onExit: (w) => {
+    this.#extras.push(
+      this.#newWorker((w) => {
         this.#extras = this.#extras.filter((x) => x !== w);
-      },
-    });
-    this.#extras.push(extra);
+      }),
+    );
+  }
+
+  /** A worker of the current load, under the supervisor's identity. */
+  #newWorker(onExit: ExitHandler): WorkerProcess {
+    return new WorkerProcess({ load: this.#load, workerScript: this.o.workerScript, logger: this.o.logger, identity: this.o.identity, onExit });
   }
 
   #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {
@@ -247,13 +247,7 @@ export class FunctionSupervisor {
   }
 
   #spawn(): WorkerProcess {
-    const worker = new WorkerProcess({
-      load: this.#load,
-      workerScript: this.o.workerScript,
-      logger: this.o.logger,
-      identity: this.o.identity,
-      onExit: (w, verdict) => this.#onWorkerExit(w, verdict),
-    });
+    const worker = this.#newWorker((w, verdict) => this.#onWorkerExit(w, verdict));
     this.#current = worker;
     return worker;
   }

@@ -18,7 +18,7 @@ import type { PackingModel } from "./packing/packing-model.js";
 import type { PackingSettings } from "./packing/planner.js";
 import type { FunctionCatalog } from "./function-catalog.js";
 import type { NodeClients } from "./node-clients.js";
-import { chooseNode } from "./routing.js";
+import { fromNode, place } from "./placement.js";
 
 interface Member {
   readonly req: InvokeRequest;
@@ -158,12 +158,9 @@ export class Dispatcher {
     const seen: InvocationOutcome[] = [];
     let done: (() => void) | undefined;
     try {
-      const dependencies = this.o.functions.dependencies(fn.name, fn.digest);
-      const route = chooseNode(this.o.view.loads(fn.name, ref.limits.maxConcurrency, dependencies), fn.limits?.memoryMb || 256);
-      const node = route && this.o.view.get(route.nodeId);
-      if (!node) throw new ConnectError("no live node", Code.Unavailable);
-      done = this.o.view.sent(node.nodeId, fn.name, route.reason === "zygote");
-      const stream = this.o.nodes.get(node.address).invokeBatch({
+      const placement = place(this.o.view, this.o.functions, fn, ref.limits.maxConcurrency);
+      done = placement.done;
+      const stream = this.o.nodes.get(placement.node.address).invokeBatch({
         batchId,
         batchSize,
         function: ref,
@@ -181,10 +178,9 @@ export class Dispatcher {
       this.#learn(fn.name, seen);
       if (waiting.size > 0) throw new ConnectError(`the node's batch stream ended without ${waiting.size} of its outcomes`, Code.Internal);
     } catch (err) {
-      const e = ConnectError.from(err);
-      // The node lacks this function or version: the gateway re-prepares it and retries each member.
-      const code = e.code === Code.NotFound || e.code === Code.FailedPrecondition ? Code.FailedPrecondition : e.code;
-      for (const m of waiting.values()) fail(m, new ConnectError(e.rawMessage, code));
+      // A node without the function or version: the gateway re-prepares it and retries each member.
+      const e = fromNode(err);
+      for (const m of waiting.values()) fail(m, e);
     } finally {
       done?.();
     }
@@ -214,22 +210,21 @@ export class Dispatcher {
   #learn(name: string, outcomes: readonly InvocationOutcome[]): void {
     const model = this.o.packing?.model;
     if (!model || outcomes.length === 0) return;
-    const byContainer = new Map<string, number[]>();
-    let coldContainers = 0;
-    let slowestStartUs = 0;
+    // Per container: how many members it ran and the slowest one's execution.
+    const served = new Map<string, { members: number; slowestUs: number }>();
     const cold = new Set<string>();
+    let slowestStartUs = 0;
     for (const o of outcomes) {
       if (o.status !== InvocationStatus.OK && o.status !== InvocationStatus.FUNCTION_ERROR) continue;
-      const execUs = Number(o.timings?.execUs ?? 0n);
-      byContainer.set(o.containerId, [...(byContainer.get(o.containerId) ?? []), execUs]);
+      const s = served.get(o.containerId) ?? { members: 0, slowestUs: 0 };
+      served.set(o.containerId, { members: s.members + 1, slowestUs: Math.max(s.slowestUs, Number(o.timings?.execUs ?? 0n)) });
       if (o.startKind === StartKind.COLD && !cold.has(o.containerId)) {
         cold.add(o.containerId);
-        coldContainers++;
         slowestStartUs = Math.max(slowestStartUs, Number(o.timings?.startupUs ?? 0n));
       }
     }
-    for (const execs of byContainer.values()) model.observeService(name, execs.length, Math.max(...execs) / 1e6);
-    if (coldContainers > 0) model.observeScaling(coldContainers, slowestStartUs / 1e6);
+    for (const s of served.values()) model.observeService(name, s.members, s.slowestUs / 1e6);
+    if (cold.size > 0) model.observeScaling(cold.size, slowestStartUs / 1e6);
   }
 
   #observe(name: string, outcome: InvocationOutcome): void {

@@ -10,7 +10,7 @@ import type { NodeClients } from "./node-clients.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { PackingModel } from "./packing/packing-model.js";
 import { METRICS, OBJECTIVES, type Metric, type Objective, type PackingSettings } from "./packing/planner.js";
-import { chooseNode } from "./routing.js";
+import { fromNode, place } from "./placement.js";
 
 export interface BalancerParts {
   readonly view: ClusterView;
@@ -33,19 +33,12 @@ export function balancerService(p: BalancerParts) {
         await p.liveNodes();
         // Through the function's dispatch queue, when batching is on.
         if (p.dispatcher) return { outcome: await p.dispatcher.invoke(req) };
-        const dependencies = p.functions.dependencies(fn.name, fn.digest);
-        const route = chooseNode(p.view.loads(fn.name, fn.limits?.maxConcurrency || 1, dependencies), fn.limits?.memoryMb || 256);
-        const node = route && p.view.get(route.nodeId);
-        if (!node) throw new ConnectError("no live node", Code.Unavailable);
-        const done = p.view.sent(node.nodeId, fn.name, route.reason === "zygote");
+        const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
         try {
           const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: req.traceparent });
           return { outcome: res.outcome };
         } catch (err) {
-          const e = ConnectError.from(err);
-          // The node lacks this function or version: the gateway re-prepares it and retries.
-          if (e.code === Code.NotFound || e.code === Code.FailedPrecondition) throw new ConnectError(e.rawMessage, Code.FailedPrecondition);
-          throw e;
+          throw fromNode(err);
         } finally {
           done();
         }

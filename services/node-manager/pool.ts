@@ -219,11 +219,8 @@ export class ContainerPool {
    * for one (WARM), else a place in fn's queue, served by the first slot that frees or the first container
    * that starts (COLD when that container was not ready when the invocation arrived). Containers are
    * started for the queue as planStarts says, evicting idle containers of other functions for memory.
-   * Rejects with NoCapacityError when no slot comes before deadlineMs.
-   */
-  /**
-   * A slot for one invocation of fn, by deadlineMs. run is the request the invocation will send: when a
-   * zygote or stem cell is lent to it, the fork carries it and the lease comes with the result.
+   * Rejects with NoCapacityError when no slot comes before deadlineMs. run is the request the invocation
+   * will send: when a zygote or stem cell is lent to it, the fork carries it and the lease has the result.
    */
   acquire(fn: RunnableFunction, deadlineMs: number, run?: RunRequestInit): Promise<Lease> {
     if (this.closed) return Promise.reject(new StartFailedError("the node is stopping"));

@@ -80,3 +80,13 @@ test("only nodejs20 is a runtime", (t) => {
 test("a missing spec is an error", (t) => {
   rejects(t, () => validateDeploy(undefined, code(), bounds, 0n), /^spec$/);
 });
+
+test("workers, pure and the batching window are kept, and bounded", (t) => {
+  const v = validateDeploy(spec({ limits: create(LimitsSchema, { workers: 4 }), pure: true, batchWindowMs: 250 }), code(), bounds, 0n).spec;
+  t.is(v.limits?.workers, 4);
+  t.true(v.pure);
+  t.is(v.batchWindowMs, 250);
+  t.is(validateDeploy(spec(), code(), bounds, 0n).spec.limits?.workers, DEFAULT_LIMITS.workers, "one worker by default");
+  rejects(t, () => validateDeploy(spec({ limits: create(LimitsSchema, { workers: 17 }) }), code(), bounds, 0n), /workers/);
+  rejects(t, () => validateDeploy(spec({ batchWindowMs: 10_001 }), code(), bounds, 0n), /batch_window_ms/);
+});

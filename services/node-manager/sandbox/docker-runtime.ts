@@ -109,7 +109,8 @@ export class DockerRuntime implements SandboxRuntime {
   async inject(sandbox: Sandbox, hostDir: string): Promise<string> {
     const name = `${path.basename(hostDir)}-${shortId(4)}`;
     const target = path.join(path.dirname(sandbox.socketPath), CODE_DIR, name);
-    if (entriesUpTo(hostDir, SYNC_LINK_MAX_ENTRIES) <= SYNC_LINK_MAX_ENTRIES) linkTreeSync(hostDir, target);
+    const small = smallTree(hostDir, SYNC_LINK_MAX_ENTRIES);
+    if (small) linkEntriesSync(hostDir, target, small);
     else await linkTree(hostDir, target);
     return path.posix.join(RUN_DIR_IN_CONTAINER, CODE_DIR, name);
   }
@@ -215,28 +216,35 @@ export class DockerRuntime implements SandboxRuntime {
  */
 const SYNC_LINK_MAX_ENTRIES = 64;
 
-/** The entries (files and directories) under dir, counted until more than limit. */
-function entriesUpTo(dir: string, limit: number): number {
-  let count = 0;
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (++count > limit) return;
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      if (count > limit) return;
-    }
-  };
-  walk(dir);
-  return count;
+interface TreeEntry {
+  /** Relative to the tree's root. */
+  readonly rel: string;
+  readonly kind: "dir" | "symlink" | "file";
 }
 
-/** linkTree, synchronously. */
-function linkTreeSync(from: string, to: string): void {
+/** The tree's entries, parents before children, in one walk; undefined once there are more than limit. */
+function smallTree(root: string, limit: number): TreeEntry[] | undefined {
+  const out: TreeEntry[] = [];
+  const walk = (rel: string): boolean => {
+    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      out.push({ rel: child, kind: e.isDirectory() ? "dir" : e.isSymbolicLink() ? "symlink" : "file" });
+      if (out.length > limit) return false;
+      if (e.isDirectory() && !walk(child)) return false;
+    }
+    return true;
+  };
+  return walk("") ? out : undefined;
+}
+
+/** linkTree for a tree already listed, synchronously. */
+function linkEntriesSync(from: string, to: string, entries: readonly TreeEntry[]): void {
   fs.mkdirSync(to, { recursive: true, mode: 0o755 });
-  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
-    const src = path.join(from, e.name);
-    const dst = path.join(to, e.name);
-    if (e.isDirectory()) linkTreeSync(src, dst);
-    else if (e.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+  for (const { rel, kind } of entries) {
+    const src = path.join(from, rel);
+    const dst = path.join(to, rel);
+    if (kind === "dir") fs.mkdirSync(dst, { mode: 0o755 });
+    else if (kind === "symlink") fs.symlinkSync(fs.readlinkSync(src), dst);
     else {
       try {
         fs.linkSync(src, dst);
