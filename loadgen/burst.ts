@@ -3,9 +3,12 @@
 // memory-seconds (trace-store, over the burst) and their cost by the cost model. Prints a table and JSON.
 //   node dist/loadgen/burst.js [--function io-journal] [--n 500] [--work 0.05] [--concurrency 64] [--workers 1]
 //        [--policies vanilla,window-only,kraken,faasbatch] [--env VAR=value,...]
+//   (policies: the balancer's BATCHING_POLICY values, and vanilla-openwhisk: vanilla on a node that scales
+//   up as OpenWhisk does, a container per waiting invocation while memory lasts)
 //   ... --profile FILE      measure S(n) and E(d) (the planner's profiling run) and write them to FILE
 //   ... --sweep 1,2,4,...   faasbatch at each packing degree: the oracle; with --packing-profile FILE the
-//                           planner's choices for time, cost and both are compared with it
+//                           planner's choices for time, cost and both are compared with it; --repeat R
+//                           runs each degree R times and takes the medians
 // The function is deployed with max concurrency --concurrency (the user's limit per container); vanilla
 // runs one invocation per container regardless (OpenWhisk's default).
 import * as fs from "node:fs";
@@ -14,6 +17,7 @@ import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { nearestRank, sortedCopy } from "../common/percentiles.js";
+import { billedSeconds, type ExecutionInterval } from "./billed-time.js";
 import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { TraceStoreService } from "../gen/faas/tracestore/v1/trace_store_pb.js";
@@ -35,6 +39,8 @@ export interface BurstOptions {
   readonly profile?: string;
   /** faasbatch at each of these packing degrees (the oracle), instead of the policies. */
   readonly sweep?: readonly number[];
+  /** With sweep: runs per degree (the figures are their medians). */
+  readonly repeat?: number;
   /** With sweep: the profile whose planner's choices are compared with the oracle. */
   readonly packingProfile?: string;
   /** One invocation first, so the burst finds a warm container (E(d) measurement). */
@@ -49,7 +55,11 @@ export interface BurstResult {
   readonly p99Ms: number;
   readonly totalMs: number;
   readonly containers: number;
+  /** Containers' lifetimes × their memory, over the burst. */
   readonly memoryGbSeconds: number;
+  /** Execution time billed (per container, the union of its invocations' executions) × memory. */
+  readonly billedGbSeconds: number;
+  /** The billed GB-seconds at the cost model's price (the planner's C(d)). */
   readonly costUsd: number;
   /** From the records: the slowest COLD start-up (the n-th instance up) and the slowest execution. */
   readonly slowestColdStartupMs: number;
@@ -64,15 +74,26 @@ function functionDir(name: string): string {
   throw new Error(`no benchmark function ${name} in functions/bench or bench/functions`);
 }
 
+/**
+ * Policies of the burst tool beyond the balancer's BATCHING_POLICY values: vanilla-openwhisk is vanilla on
+ * a node that scales up as OpenWhisk's invoker does, a container per waiting invocation while memory
+ * lasts (no CPU-saturation rule, no bound on concurrent starts), the baseline FaaSBatch measured against.
+ */
+const BURST_POLICIES: Record<string, { readonly batching: string; readonly node: Record<string, string> }> = {
+  "vanilla-openwhisk": { batching: "vanilla", node: { SCALE_UP_CPU_LIMIT: "1", MAX_CONCURRENT_STARTS: "1000" } },
+};
+
 export async function runBurst(o: BurstOptions, policy: string): Promise<BurstResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `faas-burst-${policy}-`));
-  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, balancer: { BATCHING_POLICY: policy, ...o.env }, "node-manager": { ...o.env } } });
+  const { batching, node } = BURST_POLICIES[policy] ?? { batching: policy, node: {} };
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, balancer: { BATCHING_POLICY: batching, ...o.env }, "node-manager": { ...node, ...o.env } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
   const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
   try {
     const spec = readFunctionDir(functionDir(o.fn), { maxConcurrency: o.concurrency, workers: o.workers });
     await gateway.deployFunction(spec, { timeoutMs: 600_000 });
     const name = spec.spec!.name;
+    const memoryMb = spec.spec!.limits?.memoryMb || 256;
     const payload = new TextEncoder().encode(JSON.stringify({ work: o.work, seed: 7 }));
     if (o.warmFirst) await gateway.invoke({ function: name, payload }, { timeoutMs: 600_000 });
     const sinceUs = BigInt(Date.now()) * 1000n;
@@ -107,12 +128,18 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
     const { message } = await traceStore.queryInvocations({ filter: { function: name, sinceUnixUs: sinceUs }, limit: 10_000 });
     let slowestColdStartupMs = 0;
     let slowestExecMs = 0;
+    const executions: ExecutionInterval[] = [];
     for (const r of message.records) {
-      if (r.startKind === StartKind.COLD) slowestColdStartupMs = Math.max(slowestColdStartupMs, Number(r.timings?.startupUs ?? 0n) / 1000);
-      slowestExecMs = Math.max(slowestExecMs, Number(r.timings?.execUs ?? 0n) / 1000);
+      const t = r.timings;
+      if (r.startKind === StartKind.COLD) slowestColdStartupMs = Math.max(slowestColdStartupMs, Number(t?.startupUs ?? 0n) / 1000);
+      slowestExecMs = Math.max(slowestExecMs, Number(t?.execUs ?? 0n) / 1000);
+      if (!t || !r.containerId) continue;
+      const startUs = Number(r.receivedAtUnixUs + t.queuedUs + t.startupUs + t.initUs);
+      executions.push({ containerId: r.containerId, startUs, endUs: startUs + Number(t.execUs) });
     }
     const sorted = sortedCopy(latencies);
     const memoryGbSeconds = summary.memoryMbSeconds / 1024;
+    const billedGbSeconds = (billedSeconds(executions) * memoryMb) / 1024;
     return {
       policy,
       ok: latencies.length,
@@ -122,7 +149,8 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
       totalMs: round(totalMs),
       containers: Number(summary.containersCreated),
       memoryGbSeconds: round(memoryGbSeconds, 2),
-      costUsd: Number((memoryGbSeconds * LAMBDA_X86_USD_PER_GB_SECOND).toPrecision(3)),
+      billedGbSeconds: round(billedGbSeconds, 3),
+      costUsd: Number((billedGbSeconds * LAMBDA_X86_USD_PER_GB_SECOND).toPrecision(3)),
       slowestColdStartupMs: round(slowestColdStartupMs),
       slowestExecMs: round(slowestExecMs),
     };
@@ -145,9 +173,9 @@ export function renderBurstTable(o: BurstOptions, results: readonly BurstResult[
 /** A Markdown table of results, each row led by its label (a policy, a degree). */
 function resultTable(first: string, rows: ReadonlyArray<readonly [string | number, BurstResult]>): string[] {
   return [
-    `| ${first} | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | cost USD |`,
-    "|---|---|---|---|---|---|---|---|---|",
-    ...rows.map(([label, r]) => `| ${label} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.costUsd} |`),
+    `| ${first} | ok | errors | p50 ms | p99 ms | total ms | containers | memory GB·s | billed GB·s | cost USD |`,
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(([label, r]) => `| ${label} | ${r.ok} | ${r.errors} | ${r.p50Ms} | ${r.p99Ms} | ${r.totalMs} | ${r.containers} | ${r.memoryGbSeconds} | ${r.billedGbSeconds} | ${r.costUsd} |`),
   ];
 }
 
@@ -162,7 +190,7 @@ function parseArgs(argv: readonly string[]): BurstOptions {
     if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
     return v;
   };
-  const known = new Set(["function", "n", "work", "concurrency", "workers", "policies", "env", "profile", "sweep", "packing-profile"]);
+  const known = new Set(["function", "n", "work", "concurrency", "workers", "policies", "env", "profile", "sweep", "packing-profile", "repeat"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const env: Record<string, string> = {};
   for (const kv of (flags.get("env") ?? "").split(",").filter(Boolean)) {
@@ -186,6 +214,7 @@ function parseArgs(argv: readonly string[]): BurstOptions {
       return d;
     }),
     packingProfile: flags.get("packing-profile"),
+    repeat: Math.round(num("repeat", 1)),
   };
 }
 
@@ -198,16 +227,23 @@ const doublings = (max: number) => {
 };
 
 /**
- * The profiling run: S(n) as the slowest COLD start-up when n instances are asked for at once (one
- * invocation each, vanilla), E(d) as the slowest execution when d run packed in one warm container.
+ * The profiling run: S(n) as the slowest COLD start-up when n containers came up for a burst of one
+ * invocation each (vanilla), the cap on instances as the containers the whole burst got that way, and
+ * E(d) as the slowest execution when d run packed in one warm container.
  */
 async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
-  const scaling: CurvePoint[] = [];
+  // S at the number of containers that came up (the node may start fewer than asked for: its cap).
+  const scaling = new Map<number, number>();
   for (const n of doublings(Math.min(16, o.n))) {
     const r = await runBurst({ ...o, n }, "vanilla");
-    process.stderr.write(`S(${n}) = ${r.slowestColdStartupMs} ms\n`);
-    scaling.push({ x: n, y: r.slowestColdStartupMs / 1000 });
+    const up = Math.max(1, r.containers);
+    process.stderr.write(`asked for ${n}, ${up} came up: S(${up}) = ${r.slowestColdStartupMs} ms\n`);
+    scaling.set(up, Math.max(scaling.get(up) ?? 0, r.slowestColdStartupMs / 1000));
   }
+  // The cap: how many containers the whole burst, one invocation each, gets.
+  const whole = await runBurst(o, "vanilla");
+  const maxInstances = whole.containers < o.n ? Math.max(1, whole.containers) : undefined;
+  process.stderr.write(`asked for ${o.n}, ${whole.containers} came up\n`);
   const service: CurvePoint[] = [];
   for (const d of doublings(o.concurrency)) {
     // One warm container of degree d first, then d at once: all of them in it.
@@ -215,17 +251,45 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
-  return { scaling, service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service } };
+  return {
+    scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
+    service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service },
+    ...(maxInstances !== undefined && { maxInstances }),
+  };
+}
+
+/** Each figure the median of the runs' (a burst on 2 cores varies by ~10% run to run). */
+function medianResult(runs: readonly BurstResult[]): BurstResult {
+  const median = (pick: (r: BurstResult) => number) => nearestRank(sortedCopy(runs.map(pick)), 50);
+  const errors = Math.max(...runs.map((r) => r.errors));
+  return {
+    policy: runs[0].policy,
+    ok: Math.min(...runs.map((r) => r.ok)),
+    errors,
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    totalMs: median((r) => r.totalMs),
+    containers: median((r) => r.containers),
+    memoryGbSeconds: median((r) => r.memoryGbSeconds),
+    billedGbSeconds: median((r) => r.billedGbSeconds),
+    costUsd: median((r) => r.costUsd),
+    slowestColdStartupMs: median((r) => r.slowestColdStartupMs),
+    slowestExecMs: median((r) => r.slowestExecMs),
+  };
 }
 
 /** faasbatch at each degree: the measured optimum (the oracle) for time and cost, and the planner's choices beside it. */
 async function sweep(o: BurstOptions): Promise<void> {
   const rows: Array<BurstResult & { degree: number }> = [];
   for (const d of o.sweep!) {
-    process.stderr.write(`degree ${d}: ${o.n} × ${o.fn} ...\n`);
-    rows.push({ ...(await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch")), degree: d });
+    const runs: BurstResult[] = [];
+    for (let i = 0; i < (o.repeat ?? 1); i++) {
+      process.stderr.write(`degree ${d}, run ${i + 1} of ${o.repeat ?? 1}: ${o.n} × ${o.fn} ...\n`);
+      runs.push(await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch"));
+    }
+    rows.push({ ...medianResult(runs), degree: d });
   }
-  console.log(`sweep: ${o.n} × ${o.fn} (work ${o.work}), faasbatch at each packing degree`);
+  console.log(`sweep: ${o.n} × ${o.fn} (work ${o.work}), faasbatch at each packing degree${(o.repeat ?? 1) > 1 ? `, medians of ${o.repeat} runs` : ""}`);
   console.log(resultTable("degree", rows.map((r) => [r.degree, r])).join("\n"));
   const complete = rows.filter((r) => r.errors === 0);
   const bestTime = complete.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));

@@ -133,10 +133,14 @@ export class Dispatcher {
     // Infinity (window-only): the whole batch is one piece, and its container must take any batch whole:
     // no batch outgrows the queue's bound.
     const { perContainer, maxQueued } = d.queue.limits;
-    await Promise.all(batch.pieces.map((piece) => this.#sendPiece(batchId, batch.members.length, piece, Number.isFinite(perContainer) ? perContainer : maxQueued)));
+    const served = await Promise.all(batch.pieces.map((piece) => this.#sendPiece(batchId, batch.members.length, piece, Number.isFinite(perContainer) ? perContainer : maxQueued)));
+    // How many containers the node gave the batch's pieces: the cap on instances the planner plans within.
+    const containers = new Set(served.flat());
+    if (containers.size > 0) this.o.packing?.model.observeInstances(batch.pieces.length, containers.size);
   }
 
-  async #sendPiece(batchId: string, batchSize: number, piece: readonly Member[], degree: number): Promise<void> {
+  /** Sends one piece and answers its members; resolves with the containers that served them. */
+  async #sendPiece(batchId: string, batchSize: number, piece: readonly Member[], degree: number): Promise<string[]> {
     const fn = piece[0].req.function!;
     // The pieces' containers run up to the packing degree at once (vanilla: 1).
     const ref = { ...fn, limits: create(LimitsSchema, { memoryMb: fn.limits?.memoryMb, timeoutMs: fn.limits?.timeoutMs, maxConcurrency: Math.max(1, degree), workers: fn.limits?.workers }) };
@@ -184,6 +188,7 @@ export class Dispatcher {
     } finally {
       done?.();
     }
+    return seen.map((o) => o.containerId).filter(Boolean);
   }
 
   /** The planner's degree for the batch about to close (its size now), within the function's concurrency. */

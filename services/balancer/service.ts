@@ -61,6 +61,7 @@ export function balancerService(p: BalancerParts) {
           metric: plan.metric,
           predictions: plan.predictions.map((x) => ({
             degree: x.degree,
+            pieces: x.pieces,
             instances: x.instances,
             serviceSeconds: x.serviceS,
             totalSeconds: x.totalS,
@@ -71,6 +72,7 @@ export function balancerService(p: BalancerParts) {
           })),
           scaling: p.packing.model.scaling!.points.map((c) => ({ x: c.x, seconds: c.y })),
           service: p.packing.model.service(req.function)!.points.map((c) => ({ x: c.x, seconds: c.y })),
+          maxInstances: p.packing.model.maxInstances ?? 0,
         };
       },
 

@@ -30,6 +30,25 @@ test("live observations refine the profile's points by LIVE_ALPHA; other functio
   t.is(m.service("f")!.points.length, 2, "nonsense observations are ignored");
 });
 
+test("the cap on instances: met when a batch's pieces got fewer containers, moved by every binding batch, raised by a wider one", (t) => {
+  const m = new PackingModel({ scaling: [{ x: 1, y: 0.3 }], service: { f: [{ x: 1, y: 0.1 }, { x: 8, y: 0.2 }] } });
+  t.is(m.maxInstances, undefined);
+  m.observeInstances(4, 4);
+  t.is(m.maxInstances, undefined, "as many containers as pieces: no cap met");
+  m.observeInstances(100, 5);
+  t.is(m.maxInstances, 5);
+  const plan = m.plan("f", 100, 128, 8);
+  t.like("missing" in plan ? undefined : plan.predictions[0], { instances: 5, pieces: 100 });
+  m.observeInstances(50, 7);
+  t.is(m.maxInstances, 7, "a binding batch that got more moves the cap up");
+  m.observeInstances(8, 8);
+  t.is(m.maxInstances, 8, "so does an unbound one wider than the cap");
+  m.observeInstances(100, 3);
+  t.is(m.maxInstances, 3, "and a binding one that got fewer moves it down");
+  t.is(new PackingModel({ scaling: [], service: {}, maxInstances: 6 }).maxInstances, 6, "from a profile");
+  t.throws(() => new PackingModel({ scaling: [], service: {}, maxInstances: 0 }), { message: /maxInstances/ });
+});
+
 test("a profile file is read, and a bad one is refused with its name", (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "packing-profile-"));
   const good = path.join(dir, "good.json");

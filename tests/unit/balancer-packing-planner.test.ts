@@ -150,6 +150,26 @@ test("the median metric can choose another degree than the makespan", (t) => {
   t.is(byMedian.degree, 1, "median ties at 3 (d = 1, 2), cost ties (4 = 4), the lower degree wins");
 });
 
+test("with a cap on instances, pieces beyond it wait for rounds: the best degree fills the cap in one round", (t) => {
+  // m = 64, scaling is free (S(n) = 1 s for any n), E(d) = 1 + 0.1 d. Unbounded, one per instance is
+  // fastest; with 4 instances, d = 16 runs all 64 in one round (1 + 2.6 s), d = 8 needs two (1 + 2 × 1.8)
+  // and d = 1 sixteen.
+  const p: PackingProblem = { invocations: 64, scaling: curve(() => 1, [1, 64]), service: curve((d) => 1 + 0.1 * d, [1, 64]), memoryMb: 128, maxDegree: 64 };
+  t.is(planPacking(p, { objective: "time" }).degree, 1);
+  const capped = planPacking({ ...p, maxInstances: 4 }, { objective: "time" });
+  t.is(capped.degree, 16);
+  const [d1, d8, d16] = [1, 8, 16].map((d) => capped.predictions[d - 1]);
+  t.like(d8, { pieces: 8, instances: 4 });
+  t.true(Math.abs(d8.totalS - 4.6) < 1e-9);
+  t.true(Math.abs(d16.totalS - 3.6) < 1e-9);
+  t.true(Math.abs(d1.totalS - (1 + 16 * 1.1)) < 1e-9, "sixteen rounds of 1.1 s");
+  t.true(Math.abs(d1.costUsd - planPacking(p).predictions[0].costUsd) < 1e-15, "the cost is per piece served, cap or not");
+  // The rounds are per instance: with 5 pieces of 13 on 4 instances the fifth waits one round on the first.
+  const five = completionTimes({ ...p, maxInstances: 4 }, 13);
+  t.true(Math.abs(five[five.length - 1] - (1 + 2.3 + 1 + 0.1 * 12)) < 1e-9);
+  t.throws(() => planPacking({ ...p, maxInstances: 0 }), { message: /maxInstances/ });
+});
+
 test("bad problems and settings are refused with what is wrong", (t) => {
   t.throws(() => planPacking({ ...ioBound, invocations: 0 }), { message: /invocations must be a positive integer/ });
   t.throws(() => planPacking({ ...ioBound, maxDegree: 1.5 }), { message: /maxDegree/ });

@@ -2,7 +2,8 @@
 // profiling run (PACKING_PROFILE, written by `loadgen/burst.js --profile`) when there is one, and refined
 // from the batches the balancer sees: a container that ran d members of one piece served them in the
 // slowest one's execution time, an E(d) sample; a batch that started n containers COLD had them all up
-// after the slowest start-up, an S(n) sample.
+// after the slowest start-up, an S(n) sample; a batch cut into more pieces than the containers that
+// served it met the cluster's cap on instances, which the planner then plans within.
 import * as fs from "node:fs";
 import { MeasuredCurve, type CurvePoint } from "./curve.js";
 import { planPacking, type PackingPlan, type PackingSettings } from "./planner.js";
@@ -12,6 +13,8 @@ export interface PackingProfile {
   readonly scaling: readonly CurvePoint[];
   /** E(d) per function name: seconds one instance takes to serve d invocations. */
   readonly service: Readonly<Record<string, readonly CurvePoint[]>>;
+  /** The most instances one burst got (the profiling run asked for more); absent: no cap was met. */
+  readonly maxInstances?: number;
 }
 
 /** Weight of a live observation against what the curve held at that point. */
@@ -20,9 +23,14 @@ export const LIVE_ALPHA = 0.3;
 export class PackingModel {
   #scaling: MeasuredCurve | undefined;
   readonly #service = new Map<string, MeasuredCurve>();
+  #maxInstances: number | undefined;
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
+    if (profile?.maxInstances !== undefined) {
+      if (!(Number.isInteger(profile.maxInstances) && profile.maxInstances >= 1)) throw new RangeError(`a profile's maxInstances must be a positive integer, got ${profile.maxInstances}`);
+      this.#maxInstances = profile.maxInstances;
+    }
     for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
   }
 
@@ -41,6 +49,11 @@ export class PackingModel {
     return this.#scaling;
   }
 
+  /** The cap on instances per burst last met; undefined while none was. */
+  get maxInstances(): number | undefined {
+    return this.#maxInstances;
+  }
+
   service(fn: string): MeasuredCurve | undefined {
     return this.#service.get(fn);
   }
@@ -56,11 +69,22 @@ export class PackingModel {
     this.#scaling = this.#scaling ? this.#scaling.refined(instances, seconds, LIVE_ALPHA) : new MeasuredCurve([{ x: instances, y: seconds }]);
   }
 
+  /**
+   * A batch of `pieces` pieces was served by `containers` distinct containers. Fewer containers than
+   * pieces: the cluster's cap was met, and it is that many now (it moves with the node's load). As many:
+   * no cap was met, but one at least that high holds.
+   */
+  observeInstances(pieces: number, containers: number): void {
+    if (!(pieces >= 1 && containers >= 1)) return;
+    if (containers < pieces) this.#maxInstances = containers;
+    else if (this.#maxInstances !== undefined && containers > this.#maxInstances) this.#maxInstances = containers;
+  }
+
   /** The plan for m invocations of fn, or why there is none yet. */
   plan(fn: string, invocations: number, memoryMb: number, maxDegree: number, settings: Partial<PackingSettings> = {}): PackingPlan | { missing: string } {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances }, settings);
   }
 }

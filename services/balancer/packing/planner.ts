@@ -1,7 +1,11 @@
 // ProPack's model as code: how many invocations to pack into one instance (the packing degree d) when m
-// invocations of one function arrive at once. With K = ceil(m/d) instances:
+// invocations of one function arrive at once. With K = ceil(m/d) pieces, one instance each:
 //   time  T(d) = E(d) + S(K)                 (the last instance is up after S(K), then serves its d)
-//   cost  C(d) = E(d) · K · memory · price    (every instance billed for its service time)
+//   cost  C(d) = E(d) · K · memory · price    (every piece billed for its service time)
+// ProPack assumes the cluster brings up as many instances as asked for. Ours may not: a node stops
+// scaling a function up while its CPUs are saturated, and its memory is finite. With a measured cap
+// of I instances, piece p runs on instance (p mod I) + 1 in round floor(p / I), each round E(d) after
+// the one before: a low degree then costs rounds, not instances.
 // S(n) is the measured time to bring up n instances, E(d) the function's measured service time at degree
 // d. The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
 // completes its d_k invocations at S(k) + E(d_k), the last one holding only what is left (m - (K-1)d),
@@ -31,6 +35,8 @@ export interface PackingProblem {
   readonly memoryMb: number;
   /** Degrees considered: 1..maxDegree (the container's concurrency limit, its memory). */
   readonly maxDegree: number;
+  /** The most instances the cluster brings up for one burst (measured); undefined: as many as asked for. */
+  readonly maxInstances?: number;
 }
 
 export interface PackingSettings {
@@ -55,6 +61,9 @@ export const DEFAULT_PACKING_SETTINGS: PackingSettings = {
 
 export interface DegreePrediction {
   readonly degree: number;
+  /** ceil(m / d): the invocations in pieces of d. */
+  readonly pieces: number;
+  /** The instances serving them: the pieces, or the cap when there are more. */
   readonly instances: number;
   /** E(d). */
   readonly serviceS: number;
@@ -80,27 +89,34 @@ export interface PackingPlan {
 /** The completion time of every invocation, ascending, when packed d per instance. */
 export function completionTimes(problem: PackingProblem, degree: number): Float64Array {
   const { invocations: m, scaling, service } = problem;
-  const instances = Math.ceil(m / degree);
+  const pieces = Math.ceil(m / degree);
+  const instances = instancesFor(problem, pieces);
+  const full = service.at(degree);
   const out = new Float64Array(m);
   let i = 0;
-  for (let k = 1; k <= instances; k++) {
-    const packed = Math.min(degree, m - (k - 1) * degree);
-    const done = scaling.at(k) + service.at(packed);
+  for (let p = 0; p < pieces; p++) {
+    const packed = Math.min(degree, m - p * degree);
+    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + service.at(packed);
     for (let j = 0; j < packed; j++) out[i++] = done;
   }
   return out.sort();
 }
 
+function instancesFor(problem: PackingProblem, pieces: number): number {
+  return Math.min(pieces, problem.maxInstances ?? Infinity);
+}
+
 export function predict(problem: PackingProblem, degree: number, settings: PackingSettings = DEFAULT_PACKING_SETTINGS): Omit<DegreePrediction, "score"> {
-  const instances = Math.ceil(problem.invocations / degree);
+  const pieces = Math.ceil(problem.invocations / degree);
+  const instances = instancesFor(problem, pieces);
   const serviceS = problem.service.at(degree);
   const done = completionTimes(problem, degree);
   const totalS = done[done.length - 1];
   const medianS = nearestRank(done, 50);
   const tailS = nearestRank(done, settings.tailPercentile);
   const timeS = settings.metric === "total" ? totalS : settings.metric === "median" ? medianS : tailS;
-  const costUsd = serviceS * instances * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
-  return { degree, instances, serviceS, totalS, medianS, tailS, timeS, costUsd };
+  const costUsd = serviceS * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
+  return { degree, pieces, instances, serviceS, totalS, medianS, tailS, timeS, costUsd };
 }
 
 /** Predicts every degree in 1..maxDegree and picks the one the objective prefers. */
@@ -140,6 +156,7 @@ function checkProblem(p: PackingProblem): void {
   if (!Number.isInteger(p.invocations) || p.invocations < 1) throw new RangeError(`invocations must be a positive integer, got ${p.invocations}`);
   if (!Number.isInteger(p.maxDegree) || p.maxDegree < 1) throw new RangeError(`maxDegree must be a positive integer, got ${p.maxDegree}`);
   if (!(p.memoryMb > 0)) throw new RangeError(`memoryMb must be positive, got ${p.memoryMb}`);
+  if (p.maxInstances !== undefined && !(Number.isInteger(p.maxInstances) && p.maxInstances >= 1)) throw new RangeError(`maxInstances must be a positive integer, got ${p.maxInstances}`);
 }
 
 function checkSettings(s: PackingSettings): void {
