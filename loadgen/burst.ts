@@ -285,7 +285,9 @@ async function sweep(o: BurstOptions): Promise<void> {
     const runs: BurstResult[] = [];
     for (let i = 0; i < (o.repeat ?? 1); i++) {
       process.stderr.write(`degree ${d}, run ${i + 1} of ${o.repeat ?? 1}: ${o.n} × ${o.fn} ...\n`);
-      runs.push(await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch"));
+      const r = await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch");
+      process.stderr.write(`  p50 ${r.p50Ms} ms, total ${r.totalMs} ms, ${r.containers} containers, billed ${r.billedGbSeconds} GB·s\n`);
+      runs.push(r);
     }
     rows.push({ ...medianResult(runs), degree: d });
   }

@@ -63,6 +63,8 @@ export class Container {
   lastUsedAt: number;
   /** Set when the container must go as soon as it is idle (its function was removed or replaced). */
   retiring = false;
+  /** Set while a lent container's limit grows to its function's: it takes no invocation but its fork's rider. */
+  resizing = false;
 
   constructor(
     /**
@@ -114,7 +116,7 @@ export class Container {
   }
 
   get hasCapacity(): boolean {
-    return this.servesFunction && this.inflight < this.maxConcurrency && !this.retiring;
+    return this.servesFunction && this.inflight < this.maxConcurrency && !this.retiring && !this.resizing;
   }
 
   transition(to: ContainerState, reason: string): void {

@@ -52,6 +52,7 @@ runService("node-manager", async (logger) => {
   const pool = new ContainerPool({
     policy,
     spareMemoryMb: cfg.spareMemoryMb,
+    zygoteMemoryMb: cfg.zygoteMemoryMb,
     spares: { stemCell: () => spareSpec(cfg.runtimeImage, "stem-cell"), zygote: (set) => spareSpec(set.image, "zygote") },
     popularSet: () => popular.current,
     runtime,

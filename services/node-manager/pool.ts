@@ -97,9 +97,20 @@ export interface PoolOptions {
   readonly popularSet?: () => PackageSetView | undefined;
   /** How long a sidecar may take to turn into a zygote. */
   readonly zygoteTimeoutMs?: number;
+  /**
+   * An executor turned zygote has its limit shrunk to at least this, and at least ZYGOTE_RSS_HEADROOM
+   * times what its sidecar and template hold; it grows back to the renter's limit when lent. 0: kept.
+   */
+  readonly zygoteMemoryMb?: number;
 }
 
+/** A shrunk zygote's limit over the resident memory of its sidecar and template: room for both to breathe. */
+export const ZYGOTE_RSS_HEADROOM = 1.5;
+
 const EMPTY: Packages = new Map();
+
+/** Removed or being removed: a container some await came back to after it left. */
+const isGone = (c: Container): boolean => c.state === ContainerState.REMOVING || c.state === ContainerState.REMOVED;
 
 const assignmentOf = (fn: RunnableFunction): Assignment => ({ functionName: fn.name, digest: fn.digest, memoryMb: fn.memoryMb, maxConcurrency: fn.maxConcurrency });
 
@@ -470,7 +481,8 @@ export class ContainerPool {
       let running = 0;
       for (const c of this.containers.values()) {
         if (c.functionName !== q.fn.name || c.digest !== q.fn.digest || c.retiring) continue;
-        if (c.state === ContainerState.STARTING) starting++;
+        // A lent container still growing its limit has its slots coming, as a starting one has.
+        if (c.state === ContainerState.STARTING || c.resizing) starting++;
         else if (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY) running++;
       }
       demands.push({ key, queued: q.waiters.length + this.ridersOf(q.fn), starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq, oldestWaitMs: Number(q.waiters[0].waited()) / 1000 });
@@ -590,12 +602,24 @@ export class ContainerPool {
     c.reassign(stemCell ? ContainerRole.EXECUTOR : ContainerRole.HELPER, assignmentOf(fn), stemCell ? StartKind.PREWARM : StartKind.HELPER, this.o.clock.now());
     c.transition(ContainerState.STARTING, `${stemCell ? "claimed by" : "lent to"} ${fn.name}`);
     const sandbox = c.sandbox!;
-    // The limit changes while the code is copied and the template takes over: both must be done before
-    // the function runs, neither waits for the other.
     const timing: Record<string, number> = {};
     const lap = (name: string, since: () => bigint) => (timing[name] = Number(since()) / 1000);
+    // The limit changes while the code is copied and the template takes over. The fork does not wait for
+    // it (a docker update takes 10–40 ms, a HELPER start's whole budget several times over): the rider runs
+    // under the zygote's limit, which keeps half again what the template holds, and the container takes
+    // no other invocation until its limit is the function's.
+    const resizing =
+      fn.memoryMb === previousMb
+        ? undefined
+        : (async () => {
+            const t = stopwatch();
+            await this.o.runtime.update(sandbox.id, fn.memoryMb);
+            lap("updateMs", t);
+          })();
+    resizing?.catch(() => {}); // awaited below; a rejection before then is not unhandled
+    c.resizing = resizing !== undefined;
     let forkSent = false;
-    const [forking, updating] = await Promise.allSettled([
+    const [forking] = await Promise.allSettled([
       (async () => {
         const t = stopwatch();
         const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
@@ -610,17 +634,13 @@ export class ContainerPool {
         lap("forkMs", f);
         return forked;
       })(),
-      (async () => {
-        const t = stopwatch();
-        if (fn.memoryMb !== previousMb) await this.o.runtime.update(sandbox.id, fn.memoryMb);
-        lap("updateMs", t);
-      })(),
     ]);
-    if (forking.status === "rejected" || updating.status === "rejected") {
-      const err = (forking.status === "rejected" ? forking.reason : (updating as PromiseRejectedResult).reason) as Error;
+    if (forking.status === "rejected") {
+      const err = forking.reason as Error;
       this.o.logger.warn({ container: c.id, function: fn.name, err: err.message }, "lending failed; the container is removed");
       // Only a fork refused before anything ran lets the rider try another start; otherwise it may have run.
-      if (rider) this.unseat(c, rider, forking.status === "rejected" && (!forkSent || refusedBeforeRunning(forking.reason)), `lending ${c.id} to ${fn.name} failed: ${err.message}`);
+      if (rider) this.unseat(c, rider, !forkSent || refusedBeforeRunning(forking.reason), `lending ${c.id} to ${fn.name} failed: ${err.message}`);
+      await resizing?.catch(() => {});
       await this.remove(c, `lending to ${fn.name} failed`);
       return;
     }
@@ -642,7 +662,21 @@ export class ContainerPool {
       const waited = rider.waited();
       rider.resolve({ container: c, channel: this.o.runtime.channel(sandbox), startKind: c.startKind, queuedUs: waited > lentUs ? waited - lentUs : 0n, startupUs, result: forked.firstResult });
     }
-    if (!this.serveQueue(c, startup) && !rider) c.transition(ContainerState.IDLE, "lent; nobody waits any more");
+    if (resizing) {
+      try {
+        await resizing;
+      } catch (err) {
+        this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "raising the lent container's limit failed; it goes once idle");
+        c.retiring = true;
+        if (!rider && c.state === ContainerState.STARTING) await this.remove(c, `resizing for ${fn.name} failed`);
+        return;
+      } finally {
+        c.resizing = false;
+      }
+      this.o.logger.debug({ container: c.id, function: fn.name, ...timing }, "lent container resized");
+      if (isGone(c)) return; // removed meanwhile (the node is stopping)
+    }
+    if (!this.serveQueue(c, startup) && !rider && c.state === ContainerState.STARTING) c.transition(ContainerState.IDLE, "lent; nobody waits any more");
     this.pump();
   }
 
@@ -668,8 +702,31 @@ export class ContainerPool {
       return;
     }
     if (c.state !== ContainerState.STARTING) return;
+    await this.shrinkZygote(c);
+    if (c.state !== ContainerState.STARTING) return;
     c.transition(ContainerState.IDLE, "zygote ready");
     this.pump();
+  }
+
+  /**
+   * A zygote holds its sidecar and a template, not a function's working set: its limit comes down to what
+   * those need (with headroom), which the node can give to others and the policy may spend on keeping it
+   * longer. A failed shrink leaves the limit as it was.
+   */
+  private async shrinkZygote(c: Container): Promise<void> {
+    const floorMb = this.o.zygoteMemoryMb ?? 0;
+    if (floorMb <= 0) return;
+    try {
+      const stats = await this.o.runtime.channel(c.sandbox!).client.stats({}, { timeoutMs: 5_000 });
+      const heldMb = Number(stats.sidecarRssBytes + stats.templateRssBytes) / (1024 * 1024);
+      const limitMb = Math.max(floorMb, Math.ceil(heldMb * ZYGOTE_RSS_HEADROOM));
+      if (limitMb >= c.memoryMb) return;
+      await this.o.runtime.update(c.sandbox!.id, limitMb);
+      this.o.logger.debug({ container: c.id, fromMb: c.memoryMb, toMb: limitMb, heldMb: Math.round(heldMb) }, "zygote limit shrunk");
+      c.memoryMb = limitMb;
+    } catch (err) {
+      this.o.logger.warn({ container: c.id, err: (err as Error).message }, "shrinking the zygote's limit failed; it keeps its limit");
+    }
   }
 
   /** Starts a stem cell or a zygote of a set: a container waiting for a function to be lent to. */

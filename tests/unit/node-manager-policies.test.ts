@@ -5,7 +5,7 @@ import { percentileNearestRank } from "../../services/node-manager/policies/comm
 import { histogramWindows } from "../../services/node-manager/policies/histogram.js";
 import { createPolicy, isPolicyName, POLICY_NAMES } from "../../services/node-manager/policies/index.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
-import { zygoteTimeMs } from "../../services/node-manager/policies/pagurus.js";
+import { zygoteKeepAliveMs, zygoteTimeMs } from "../../services/node-manager/policies/pagurus.js";
 import type { ContainerView, FunctionView, NodeView, PackageSetView, PolicyAction } from "../../services/node-manager/policies/policy.js";
 
 const K = 600_000;
@@ -211,11 +211,31 @@ test("pagurus converts an idle executor at exactly its zygote time and removes a
   // Keep-alive: executor, zygote, helper idle >= K go; the executor is not converted as well.
   const z = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "f", lastUsedAt: 1000 });
   const h = ctr({ id: "h", role: HELPER, functionName: "g", lastUsedAt: 1000 });
-  t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K - 1)), ["become-zygote:e"]);
+  t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K - 1)), ["become-zygote:e", "become-zygote:h"]);
   t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K)), ["remove:e", "remove:z", "remove:h"]);
-  // Helpers and busy executors are never converted.
+  // Busy executors are never converted; an idle helper is, like an executor (g's last container is not
+  // kept warm: g has no recent arrival).
   const busy = ctr({ id: "b", state: BUSY, inflight: 1, lastUsedAt: 1000 });
-  t.deepEqual(brief(p.decide(view([h, busy], [f]), 1000 + 60_000)), []);
+  t.deepEqual(brief(p.decide(view([busy], [f]), 1000 + 60_000)), []);
+  t.deepEqual(brief(p.decide(view([h, busy], [f, fn({ name: "g" })]), 1000 + 60_000)), ["become-zygote:h"]);
+});
+
+test("pagurus keeps a shrunk zygote as long as its executor's memory-seconds last: i + (K - i) · e / z", (t) => {
+  const p = createPolicy("pagurus");
+  const f = fn({ name: "f", memoryMb: 256 });
+  // Converted 60 s after f's last use, shrunk from 256 to 64 MB: 60 s + (K - 60 s) · 4.
+  const z = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "f", lastUsedAt: 1000, roleSince: 61_000, memoryMb: 64 });
+  const limit = 60_000 + (K - 60_000) * 4;
+  t.is(zygoteKeepAliveMs(z, 256, K), limit);
+  t.deepEqual(brief(p.decide(view([z], [f]), 1000 + K)), [], "past the executor's keep-alive, the zygote stays");
+  t.deepEqual(brief(p.decide(view([z], [f]), 1000 + limit - 1)), []);
+  t.deepEqual(brief(p.decide(view([z], [f]), 1000 + limit)), ["remove:z"]);
+  // Not smaller, started empty, or of a function the node no longer knows: the plain keep-alive.
+  t.is(zygoteKeepAliveMs({ ...z, memoryMb: 256 }, 256, K), K);
+  t.is(zygoteKeepAliveMs({ ...z, formerFunction: "" }, undefined, K), K);
+  t.deepEqual(brief(p.decide(view([z], []), 1000 + K)), ["remove:z"]);
+  // A conversion later than the keep-alive (it cannot be) counts as at the keep-alive.
+  t.is(zygoteKeepAliveMs({ ...z, roleSince: 1000 + 2 * K }, 256, K), K);
 });
 
 test("pagurus keeps f's last warm container while f arrived within its zygote time", (t) => {

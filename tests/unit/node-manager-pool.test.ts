@@ -9,7 +9,7 @@ import { InvocationStatus, StartKind } from "../../gen/faas/common/v1/common_pb.
 import { Container, ContainerRole, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
 import type { StartupPolicy } from "../../services/node-manager/policies/policy.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
-import { ContainerPool, NoCapacityError, StartFailedError, type RunnableFunction } from "../../services/node-manager/pool.js";
+import { ContainerPool, NoCapacityError, StartFailedError, type PoolOptions, type RunnableFunction } from "../../services/node-manager/pool.js";
 import { planStarts, SATURATED_DEFER_MS, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "../../services/node-manager/sandbox/runtime.js";
 
@@ -36,11 +36,19 @@ class MemoryRuntime implements SandboxRuntime {
   readonly injected: string[] = [];
   readonly forks: Array<{ sandbox: string; function: string; codeDir: string; firstRun?: string }> = [];
   readonly zygotes: string[] = [];
+  /** What a zygote's sidecar and template hold (Stats), MB. */
+  zygoteRssMb: [number, number] = [30, 40];
   /** Fork fails with this message while set, as a broken connection would (after the call went out). */
   forkFailsWith: string | undefined;
   /** Fork is refused by the sidecar (nothing ran) with this message while set. */
   forkRefusedWith: string | undefined;
+  /** Resolvers of updates held back by the test. */
+  updateGate: Array<() => void> | undefined;
+  /** Updates fail with this message while set. */
+  updateFailsWith: string | undefined;
   async update(id: string, memoryMb: number) {
+    if (this.updateGate) await new Promise<void>((r) => this.updateGate!.push(r));
+    if (this.updateFailsWith) throw new Error(this.updateFailsWith);
     this.updates.push({ id, memoryMb });
   }
   async inject(_sb: Sandbox, hostDir: string) {
@@ -60,6 +68,7 @@ class MemoryRuntime implements SandboxRuntime {
         this.zygotes.push(sb.id);
         return {};
       },
+      stats: async () => ({ sidecarRssBytes: BigInt(this.zygoteRssMb[0] * 1024 * 1024), templateRssBytes: BigInt(this.zygoteRssMb[1] * 1024 * 1024) }),
     };
     return { client: client as unknown as Channel["client"], close() {} };
   }
@@ -79,17 +88,20 @@ const fn = (name: string, memoryMb = 256, maxConcurrency = 1, dependencies: Reco
   claim: { entry: "index.js", env: {}, timeoutMs: 1000, workers: 1, codeDir: `/store/${name}/code`, fullCodeDir: `/store/${name}/full` },
 });
 
+/** An invocation to run, for acquire (a waiter with one can ride a fork). */
+const runOf = (invocationId: string) => ({ invocationId, payload: new Uint8Array(), timeoutMs: 1000, traceparent: "" });
+
 /** Lends the first candidate offered: the pool's side of lending, without a policy's preferences. */
 const lendFirst: StartupPolicy = { name: "lend-first", decide: () => [], chooseLender: (_renter, candidates) => candidates[0]?.id };
 
-function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4, policy?: StartupPolicy) {
+function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4, policy?: StartupPolicy, extra: Partial<PoolOptions> = {}) {
   const clock = new FakeClock(1_000_000);
   const runtime = new MemoryRuntime();
   const transitions: Transition[] = [];
   const pool = new ContainerPool({
     runtime,
     clock,
-    logger: createLogger("test", "silent"),
+    logger: createLogger("test", process.env.POOL_TEST_LOG ?? "silent"),
     memoryCapacityMb: capacityMb,
     keyPrefix: "t",
     onTransition: (t) => transitions.push(t),
@@ -98,6 +110,7 @@ function setup(capacityMb = 1024, idleAfterMs = 0, maxStarts = 4, policy?: Start
     policy,
     spareMemoryMb: 128,
     spares: { stemCell: () => ({ image: "runtime", memoryMb: 128, labels: {}, env: {} }), zygote: (set) => ({ image: set.image, memoryMb: 128, labels: {}, env: {} }) },
+    ...extra,
   });
   return { clock, runtime, pool, transitions };
 }
@@ -357,6 +370,58 @@ test("become-zygote turns an idle executor into a zygote in place: no container 
   t.deepEqual(transitions.slice(-2).map((x) => [ContainerState[x.to], ContainerRole[x.container.role]]), [["STARTING", "ZYGOTE"], ["IDLE", "ZYGOTE"]]);
 });
 
+test("a zygote's limit shrinks to what its sidecar and template hold (with headroom, above a floor) and grows back when lent", async (t) => {
+  const { pool, runtime, clock, transitions } = setup(1024, 0, 4, lendFirst, { zygoteMemoryMb: 64 });
+  runtime.zygoteRssMb = [40, 50];
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  t.is(z.memoryMb, 135, "1.5 × 90 MB");
+  t.deepEqual(runtime.updates, [{ id: z.sandbox!.id, memoryMb: 135 }]);
+  t.is(transitions.at(-1)!.container.memoryMb, 135, "the zygote's IDLE event carries the smaller limit");
+  const lease = await pool.acquire(fn("g", 256, 1, { lodash: "4.17.21" }), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.HELPER);
+  t.deepEqual(runtime.updates.at(-1), { id: z.sandbox!.id, memoryMb: 256 }, "lent: the renter's limit");
+  // A small zygote stays at the floor; one holding more than its executor's limit keeps that limit.
+  runtime.zygoteRssMb = [10, 10];
+  t.is((await zygoteOf(pool, runtime, clock, fn("h", 256, 1, {}))).memoryMb, 64);
+  runtime.zygoteRssMb = [100, 100];
+  t.is((await zygoteOf(pool, runtime, clock, fn("k", 256, 1, {}))).memoryMb, 256);
+});
+
+test("a lent zygote's rider is answered before its limit has grown; other invocations wait for the resize", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst, { zygoteMemoryMb: 64 });
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  const g = fn("g", 256, 2, { lodash: "4.17.21" });
+  runtime.updateGate = [];
+  const first = await pool.acquire(g, clock.now() + 1000, runOf("inv-1"));
+  t.is(first.startKind, StartKind.HELPER);
+  t.truthy(first.result, "the rider ran with the fork, the update still pending");
+  t.true(z.resizing);
+  const second = pool.acquire(g, clock.now() + 1000);
+  let got = false;
+  void second.then(() => (got = true));
+  await new Promise((r) => setImmediate(r));
+  t.false(got, "a second invocation does not run under the zygote's limit");
+  for (const r of runtime.updateGate.splice(0)) r();
+  runtime.updateGate = undefined;
+  const lease = await second;
+  t.is(lease.container, z);
+  t.false(z.resizing);
+  t.deepEqual(runtime.updates.at(-1), { id: z.sandbox!.id, memoryMb: 256 });
+});
+
+test("a lent container whose limit cannot grow answers its rider and goes once idle", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst, { zygoteMemoryMb: 64 });
+  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  runtime.updateFailsWith = "docker said no";
+  const lease = await pool.acquire(fn("g", 256, 1, { lodash: "4.17.21" }), clock.now() + 1000, runOf("inv-1"));
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.result?.status, InvocationStatus.OK);
+  await eventually(() => z.retiring, "the container to be retired", 5000, 1);
+  pool.release(lease.container);
+  await eventually(() => z.state === ContainerState.REMOVED, "the container to be removed", 5000, 1);
+  t.pass();
+});
+
 test("an idle zygote that covers a function is lent to it (HELPER): code injected, limit resized, template forked", async (t) => {
   const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
   const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21", ms: "2.1.3" }));
@@ -413,8 +478,6 @@ test("a lending that fails removes the zygote and the invocation starts cold ins
   t.is(lease.startKind, StartKind.COLD);
   t.is(z.state, ContainerState.REMOVED);
 });
-
-const runOf = (invocationId: string) => ({ invocationId, payload: new Uint8Array(), timeoutMs: 1000, traceparent: "" });
 
 test("a lending's fork carries the invocation waiting for it: the lease holds its result", async (t) => {
   const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);

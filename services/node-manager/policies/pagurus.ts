@@ -10,9 +10,18 @@
 // Idleness is measured from the last use everywhere, so a zygote's keep-alive runs from f's last invocation
 // on it: zygote time is spent inside the keep-alive window, the memory budget equals fixed keep-alive's.
 //
+// A zygote holds less than the executor it was: the node shrinks its memory limit to what its sidecar and
+// template need. The memory the executor would have held for the rest of its keep-alive then keeps the
+// smaller zygote proportionally longer: converted after idling i, with the executor's limit e and the
+// zygote's z < e, it stays until idle i + (keepAlive - i) · e / z. Its memory-seconds are the executor's
+// under fixed keep-alive, and it is there for the renters that come after keep-alive would have ended.
+//
 // decide():
-//   1. Executors, zygotes, helpers (and adopted stem cells) idle ≥ keepAliveMs are removed.
-//   2. An IDLE executor (inflight 0) of f idle ≥ zygoteTime(f) qualifies for `become-zygote`, except:
+//   1. Executors, helpers (and adopted stem cells) idle ≥ keepAliveMs are removed; zygotes idle beyond
+//      their memory-neutral keep-alive (above).
+//   2. An IDLE executor or helper (inflight 0) of f idle ≥ zygoteTime(f) qualifies for `become-zygote`
+//      (Pagurus turns idle containers into zygotes, whatever made them: a helper that served f is one of
+//      f's containers like an executor), except:
 //      - lender bound: at most `maxLendersPerFunction` ZYGOTE containers (not REMOVING/REMOVED) with
 //        formerFunction f exist at once, conversions emitted in this same call included;
 //      - warm executor: f's last non-zygote container (executor or helper serving f, STARTING/IDLE/BUSY) is
@@ -50,7 +59,6 @@ import {
   interArrivalGaps,
   isIdle,
   isLive,
-  keepAliveRemovals,
   percentileNearestRank,
   recentColdStarts,
 } from "./common.js";
@@ -110,15 +118,30 @@ function zygoteTime(fn: FunctionView | undefined, s: PagurusSettings): number {
   return Math.min(s.keepAliveMs - 1, Math.max(s.minZygoteTimeMs, raw));
 }
 
+/**
+ * How long a zygote may stay idle (from its former function's last use): keepAliveMs, stretched by the
+ * memory it gave back when it became a zygote, so that it holds the executor's memory-seconds and no more.
+ * A zygote started empty, or of a function no longer known, or not smaller: keepAliveMs.
+ */
+export function zygoteKeepAliveMs(c: ContainerView, formerMemoryMb: number | undefined, keepAliveMs: number): number {
+  if (!formerMemoryMb || !(c.memoryMb > 0) || c.memoryMb >= formerMemoryMb) return keepAliveMs;
+  const idleAtConversion = Math.min(keepAliveMs, Math.max(0, c.roleSince - c.lastUsedAt));
+  return Math.round(idleAtConversion + ((keepAliveMs - idleAtConversion) * formerMemoryMb) / c.memoryMb);
+}
+
 export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
   const s = settings(options);
   const { keepAliveMs } = s;
   return {
     name: "pagurus",
     decide(view: NodeView, nowMs: number): PolicyAction[] {
-      const actions = keepAliveRemovals(view.containers, nowMs, keepAliveMs);
-      const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
       const fns = functionsByName(view);
+      const actions: PolicyAction[] = [];
+      for (const c of view.containers) {
+        const limit = c.role === ContainerRole.ZYGOTE ? zygoteKeepAliveMs(c, fns.get(c.formerFunction)?.memoryMb, keepAliveMs) : keepAliveMs;
+        if (isIdle(c) && idleMs(c, nowMs) >= limit) actions.push({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${limit} ms` });
+      }
+      const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
       const zt = new Map<string, number>();
       const ztOf = (name: string): number => {
         let t = zt.get(name);
@@ -129,7 +152,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
       // Functions with recent cold starts: the ones waiting for a lender.
       const coldFns = view.functions.filter((f) => recentColdStarts(f, nowMs, keepAliveMs) > 0);
       const candidates = view.containers
-        .filter((c) => c.role === ContainerRole.EXECUTOR && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
+        .filter((c) => (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
         .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
         .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       if (candidates.length === 0) return actions;
