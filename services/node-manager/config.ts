@@ -1,6 +1,6 @@
 import * as os from "node:os";
 import * as path from "node:path";
-import { int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
+import { bool, int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
 import { POLICY_NAMES } from "./policies/index.js";
 
 export const nodeManagerSchema = {
@@ -22,6 +22,7 @@ export const nodeManagerSchema = {
   sockZygotes: int("SOCK_ZYGOTES", 2, "sock: zygotes of the popular package set kept ready.", { min: 0, max: 1000 }),
   zygoteTimeDefaultMs: int("ZYGOTE_TIME_DEFAULT_MS", 60_000, "pagurus: idle time after which an executor becomes a zygote while too few arrivals of its function are known; after that the 95th percentile of its inter-arrival gaps.", { min: 0 }),
   zygoteMinArrivals: int("ZYGOTE_MIN_ARRIVALS", 10, "pagurus: inter-arrival gaps needed before the zygote time adapts to the function.", { min: 1 }),
+  zygotesFromHelpers: bool("ZYGOTES_FROM_HELPERS", false, "pagurus: idle helpers become zygotes as executors do (a container lent once can be lent again); off: helpers end at keep-alive, as DESIGN.md's life cycle has it."),
   maxLendersPerFunction: int("MAX_LENDERS_PER_FUNCTION", 2, "pagurus: zygotes that may come from one function's executors at once.", { min: 0 }),
   histogramFallbackKeepAliveMs: int("HISTOGRAM_FALLBACK_KEEP_ALIVE_MS", 0, "histogram: keep-alive for functions whose idle-time histogram is not representative; 0: KEEP_ALIVE_MS.", { min: 0 }),
   zygoteMemoryMb: int("ZYGOTE_MEMORY_MB", 64, "An executor turned zygote has its memory limit shrunk to the larger of this and 1.5x what its sidecar and template hold (grown back to the renter's limit when lent); pagurus keeps a shrunk zygote correspondingly longer. 0: zygotes keep the executor's limit.", { min: 0 }),

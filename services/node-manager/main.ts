@@ -37,6 +37,7 @@ runService("node-manager", async (logger) => {
     defaultZygoteTimeMs: cfg.zygoteTimeDefaultMs,
     minArrivals: cfg.zygoteMinArrivals,
     maxLendersPerFunction: cfg.maxLendersPerFunction,
+    zygotesFromHelpers: cfg.zygotesFromHelpers,
     fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
   });
   const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });

@@ -211,13 +211,14 @@ test("pagurus converts an idle executor at exactly its zygote time and removes a
   // Keep-alive: executor, zygote, helper idle >= K go; the executor is not converted as well.
   const z = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "f", lastUsedAt: 1000 });
   const h = ctr({ id: "h", role: HELPER, functionName: "g", lastUsedAt: 1000 });
-  t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K - 1)), ["become-zygote:e", "become-zygote:h"]);
+  t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K - 1)), ["become-zygote:e"]);
   t.deepEqual(brief(p.decide(view([e, z, h], [f]), 1000 + K)), ["remove:e", "remove:z", "remove:h"]);
-  // Busy executors are never converted; an idle helper is, like an executor (g's last container is not
-  // kept warm: g has no recent arrival).
+  // Busy executors are never converted, nor are helpers, unless zygotesFromHelpers: then an idle helper is,
+  // like an executor (g's last container is not kept warm: g has no recent arrival).
   const busy = ctr({ id: "b", state: BUSY, inflight: 1, lastUsedAt: 1000 });
-  t.deepEqual(brief(p.decide(view([busy], [f]), 1000 + 60_000)), []);
-  t.deepEqual(brief(p.decide(view([h, busy], [f, fn({ name: "g" })]), 1000 + 60_000)), ["become-zygote:h"]);
+  t.deepEqual(brief(p.decide(view([h, busy], [f, fn({ name: "g" })]), 1000 + 60_000)), []);
+  const fromHelpers = createPolicy("pagurus", { zygotesFromHelpers: true });
+  t.deepEqual(brief(fromHelpers.decide(view([h, busy], [f, fn({ name: "g" })]), 1000 + 60_000)), ["become-zygote:h"]);
 });
 
 test("pagurus keeps a shrunk zygote as long as its executor's memory-seconds last: i + (K - i) · e / z", (t) => {

@@ -32,6 +32,7 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Sta
         minArrivals: options.minArrivals,
         minZygoteTimeMs: options.minZygoteTimeMs,
         maxLendersPerFunction: options.maxLendersPerFunction,
+        zygotesFromHelpers: options.zygotesFromHelpers,
       });
     case "histogram":
       return histogramPolicy({

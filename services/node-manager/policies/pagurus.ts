@@ -19,9 +19,10 @@
 // decide():
 //   1. Executors, helpers (and adopted stem cells) idle ≥ keepAliveMs are removed; zygotes idle beyond
 //      their memory-neutral keep-alive (above).
-//   2. An IDLE executor or helper (inflight 0) of f idle ≥ zygoteTime(f) qualifies for `become-zygote`
-//      (Pagurus turns idle containers into zygotes, whatever made them: a helper that served f is one of
-//      f's containers like an executor), except:
+//   2. An IDLE executor (inflight 0) of f idle ≥ zygoteTime(f) qualifies for `become-zygote`; so does an
+//      idle helper serving f when `zygotesFromHelpers` is set (DESIGN.md's life cycle ends helpers at
+//      keep-alive; with it a container lent once can be lent again, which the 2-hour replay measured as
+//      fewer cold starts and less memory), except:
 //      - lender bound: at most `maxLendersPerFunction` ZYGOTE containers (not REMOVING/REMOVED) with
 //        formerFunction f exist at once, conversions emitted in this same call included;
 //      - warm executor: f's last non-zygote container (executor or helper serving f, STARTING/IDLE/BUSY) is
@@ -82,6 +83,8 @@ export interface PagurusOptions {
   readonly minZygoteTimeMs?: number;
   /** Zygotes formerly executors of one function that may exist at once. Default 2. */
   readonly maxLendersPerFunction?: number;
+  /** Idle helpers become zygotes too, as executors do. Default false (DESIGN.md: helpers end at keep-alive). */
+  readonly zygotesFromHelpers?: boolean;
 }
 
 interface PagurusSettings {
@@ -90,6 +93,7 @@ interface PagurusSettings {
   readonly minArrivals: number;
   readonly minZygoteTimeMs: number;
   readonly maxLendersPerFunction: number;
+  readonly zygotesFromHelpers: boolean;
 }
 
 function settings(o: PagurusOptions): PagurusSettings {
@@ -99,6 +103,7 @@ function settings(o: PagurusOptions): PagurusSettings {
     minArrivals: checkInt("minArrivals", o.minArrivals ?? DEFAULT_MIN_ARRIVALS, 1),
     minZygoteTimeMs: checkInt("minZygoteTimeMs", o.minZygoteTimeMs ?? DEFAULT_MIN_ZYGOTE_TIME_MS, 0),
     maxLendersPerFunction: checkInt("maxLendersPerFunction", o.maxLendersPerFunction ?? DEFAULT_MAX_LENDERS_PER_FUNCTION, 0),
+    zygotesFromHelpers: o.zygotesFromHelpers ?? false,
   };
   if (s.minZygoteTimeMs >= s.keepAliveMs) {
     throw new RangeError(`minZygoteTimeMs (${s.minZygoteTimeMs}) must be below keepAliveMs (${s.keepAliveMs})`);
@@ -152,7 +157,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
       // Functions with recent cold starts: the ones waiting for a lender.
       const coldFns = view.functions.filter((f) => recentColdStarts(f, nowMs, keepAliveMs) > 0);
       const candidates = view.containers
-        .filter((c) => (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
+        .filter((c) => (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
         .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
         .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       if (candidates.length === 0) return actions;
