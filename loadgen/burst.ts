@@ -5,9 +5,10 @@
 //        [--policies vanilla,window-only,kraken,faasbatch] [--env VAR=value,...]
 //   (policies: the balancer's BATCHING_POLICY values, and vanilla-openwhisk: vanilla on a node that scales
 //   up as OpenWhisk does, a container per waiting invocation while memory lasts)
-//   ... --profile FILE      measure S(n) and E(d) (the planner's profiling run) and write them to FILE
+//   ... --profile FILE      measure S(n) and E(d) (the planner's profiling run; medians of --repeat R runs)
+//                           and write them to FILE
 //   ... --sweep 1,2,4,...   faasbatch at each packing degree: the oracle; with --packing-profile FILE the
-//                           planner's choices for time, cost and both are compared with it; --repeat R
+//                           planner's choices for time, cost and both are run too and compared with it; --repeat R
 //                           runs each degree R times and takes the medians
 // The function is deployed with max concurrency --concurrency (the user's limit per container); vanilla
 // runs one invocation per container regardless (OpenWhisk's default).
@@ -229,25 +230,25 @@ const doublings = (max: number) => {
 /**
  * The profiling run: S(n) as the slowest COLD start-up when n containers came up for a burst of one
  * invocation each (vanilla), the cap on instances as the containers the whole burst got that way, and
- * E(d) as the slowest execution when d run packed in one warm container.
+ * E(d) as the slowest execution when d run packed in one warm container; each the median of --repeat runs.
  */
 async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   // S at the number of containers that came up (the node may start fewer than asked for: its cap).
   const scaling = new Map<number, number>();
   for (const n of doublings(Math.min(16, o.n))) {
-    const r = await runBurst({ ...o, n }, "vanilla");
+    const r = await repeated(o, () => runBurst({ ...o, n }, "vanilla"));
     const up = Math.max(1, r.containers);
     process.stderr.write(`asked for ${n}, ${up} came up: S(${up}) = ${r.slowestColdStartupMs} ms\n`);
     scaling.set(up, Math.max(scaling.get(up) ?? 0, r.slowestColdStartupMs / 1000));
   }
   // The cap: how many containers the whole burst, one invocation each, gets.
-  const whole = await runBurst(o, "vanilla");
+  const whole = await repeated(o, () => runBurst(o, "vanilla"));
   const maxInstances = whole.containers < o.n ? Math.max(1, whole.containers) : undefined;
   process.stderr.write(`asked for ${o.n}, ${whole.containers} came up\n`);
   const service: CurvePoint[] = [];
   for (const d of doublings(o.concurrency)) {
     // One warm container of degree d first, then d at once: all of them in it.
-    const r = await runBurst({ ...o, n: d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) }, warmFirst: true }, "faasbatch");
+    const r = await repeated(o, () => runBurst({ ...o, n: d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) }, warmFirst: true }, "faasbatch"));
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
@@ -256,6 +257,13 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service },
     ...(maxInstances !== undefined && { maxInstances }),
   };
+}
+
+/** --repeat runs of one burst, as their medians. */
+async function repeated(o: BurstOptions, run: () => Promise<BurstResult>): Promise<BurstResult> {
+  const runs: BurstResult[] = [];
+  for (let i = 0; i < (o.repeat ?? 1); i++) runs.push(await run());
+  return medianResult(runs);
 }
 
 /** Each figure the median of the runs' (a burst on 2 cores varies by ~10% run to run). */
@@ -280,8 +288,20 @@ function medianResult(runs: readonly BurstResult[]): BurstResult {
 
 /** faasbatch at each degree: the measured optimum (the oracle) for time and cost, and the planner's choices beside it. */
 async function sweep(o: BurstOptions): Promise<void> {
+  // The planner's choices first, so that the sweep runs them too and each is measured, not neighboured.
+  const plans = new Map<string, number>();
+  if (o.packingProfile) {
+    const model = PackingModel.fromFile(o.packingProfile);
+    const spec = readFunctionDir(functionDir(o.fn)).spec!;
+    for (const objective of ["time", "cost", "both"] as const) {
+      const plan = model.plan(spec.name, o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
+      if ("missing" in plan) throw new Error(plan.missing);
+      plans.set(objective, plan.degree);
+    }
+  }
+  const degrees = [...new Set([...o.sweep!, ...plans.values()])].sort((a, b) => a - b);
   const rows: Array<BurstResult & { degree: number }> = [];
-  for (const d of o.sweep!) {
+  for (const d of degrees) {
     const runs: BurstResult[] = [];
     for (let i = 0; i < (o.repeat ?? 1); i++) {
       process.stderr.write(`degree ${d}, run ${i + 1} of ${o.repeat ?? 1}: ${o.n} × ${o.fn} ...\n`);
@@ -298,19 +318,12 @@ async function sweep(o: BurstOptions): Promise<void> {
   const bestCost = complete.reduce((a, b) => (b.costUsd < a.costUsd ? b : a));
   console.log(`oracle: fastest degree ${bestTime.degree} (${bestTime.totalMs} ms), cheapest degree ${bestCost.degree} ($${bestCost.costUsd})`);
   const choices: Record<string, unknown> = {};
-  if (o.packingProfile) {
-    const model = PackingModel.fromFile(o.packingProfile);
-    const spec = readFunctionDir(functionDir(o.fn)).spec!;
-    for (const objective of ["time", "cost", "both"] as const) {
-      const plan = model.plan(spec.name, o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
-      if ("missing" in plan) throw new Error(plan.missing);
-      // The sweep may not have run the chosen degree: then the nearest one it ran stands for it.
-      const measured = rows.reduce((a, b) => (Math.abs(b.degree - plan.degree) < Math.abs(a.degree - plan.degree) ? b : a));
-      const timeRatio = measured.totalMs / bestTime.totalMs;
-      const costRatio = measured.costUsd / bestCost.costUsd;
-      choices[objective] = { degree: plan.degree, measuredDegree: measured.degree, timeVsBest: round(timeRatio, 3), costVsBest: round(costRatio, 3) };
-      console.log(`planner (${objective}): degree ${plan.degree}; measured at ${measured.degree}: time ${round(timeRatio, 3)}x the fastest, cost ${round(costRatio, 3)}x the cheapest`);
-    }
+  for (const [objective, degree] of plans) {
+    const measured = rows.find((r) => r.degree === degree)!;
+    const timeRatio = measured.totalMs / bestTime.totalMs;
+    const costRatio = measured.costUsd / bestCost.costUsd;
+    choices[objective] = { degree, timeVsBest: round(timeRatio, 3), costVsBest: round(costRatio, 3) };
+    console.log(`planner (${objective}): degree ${degree}: time ${round(timeRatio, 3)}x the fastest, cost ${round(costRatio, 3)}x the cheapest`);
   }
   console.log(JSON.stringify({ sweep: rows, oracle: { fastest: bestTime.degree, cheapest: bestCost.degree }, planner: choices }, null, 2));
 }
