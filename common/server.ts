@@ -33,6 +33,28 @@ export interface ServeOptions {
   /** Largest accepted request message. Default 4 MiB. */
   readonly readMaxBytes?: number;
   readonly httpRoutes?: Record<string, HttpRoute>;
+  /** Served as GET /metrics (a prom-client Registry; structural, so the sidecar's bundle has no prom-client). */
+  readonly metrics?: MetricsSource;
+}
+
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+function metricsRoute(source: MetricsSource): HttpRoute {
+  return (_req, res) => {
+    source.metrics().then(
+      (text) => {
+        res.writeHead(200, { "content-type": source.contentType });
+        res.end(text);
+      },
+      (err: Error) => {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`metrics failed: ${err.message}\n`);
+      },
+    );
+  };
 }
 
 export interface RunningServer {
@@ -63,6 +85,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
       res.end(ok ? "ok\n" : "not serving\n");
     },
+    ...(options.metrics && { "/metrics": metricsRoute(options.metrics) }),
     ...options.httpRoutes,
   };
   const handle = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {

@@ -17,6 +17,7 @@ import { groupIdenticalPayloads } from "./dispatch/identical-payloads.js";
 import type { PackingModel } from "./packing/packing-model.js";
 import type { PackingSettings } from "./packing/planner.js";
 import type { FunctionCatalog } from "./function-catalog.js";
+import type { BalancerMetrics } from "./metrics.js";
 import type { NodeClients } from "./node-clients.js";
 import { fromNode, place } from "./placement.js";
 
@@ -42,6 +43,7 @@ export interface DispatcherOptions {
   readonly functions: FunctionCatalog;
   readonly nodes: NodeClients;
   readonly logger: Logger;
+  readonly metrics?: BalancerMetrics;
   /** faasbatch without a fixed degree: the planner picks each batch's degree from this model. */
   readonly packing?: { readonly model: PackingModel; readonly settings: Partial<PackingSettings> };
 }
@@ -66,11 +68,21 @@ export class Dispatcher {
       try {
         d.queue.offer({ req, resolve, reject }, this.o.clock.now());
       } catch (err) {
-        if (err instanceof QueueFullError) throw new ConnectError(`function ${fn.name}: ${err.message}`, Code.ResourceExhausted);
+        if (err instanceof QueueFullError) {
+          this.o.metrics?.refused(fn.name);
+          throw new ConnectError(`function ${fn.name}: ${err.message}`, Code.ResourceExhausted);
+        }
         throw err;
       }
       this.#schedule(d);
     });
+  }
+
+  /** Invocations waiting per function (summed over its versions), for the metrics. */
+  queueDepths(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const d of this.#queues.values()) out.set(d.fn.name, (out.get(d.fn.name) ?? 0) + d.queue.length);
+    return out;
   }
 
   /** Answers everything still queued (sends it now); for a stopping balancer. */
@@ -130,6 +142,7 @@ export class Dispatcher {
   /** Each piece of the batch to a node as one InvokeBatch; its members are answered as their outcomes stream in. */
   async #send(d: FunctionDispatch, batch: Batch<Member>): Promise<void> {
     const batchId = newInvocationId();
+    this.o.metrics?.batchSent(d.fn.name, batch.members.length);
     // Infinity (window-only): the whole batch is one piece, and its container must take any batch whole:
     // no batch outgrows the queue's bound.
     const { perContainer, maxQueued } = d.queue.limits;

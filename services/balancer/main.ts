@@ -10,6 +10,7 @@ import { loadBalancerConfig } from "./config.js";
 import { FunctionCatalog } from "./function-catalog.js";
 import { NodeClients } from "./node-clients.js";
 import { Dispatcher } from "./dispatcher.js";
+import { BalancerMetrics } from "./metrics.js";
 import { PackingModel } from "./packing/packing-model.js";
 import { balancerService } from "./service.js";
 
@@ -59,6 +60,7 @@ runService("balancer", async (logger) => {
       tailPercentile: 99,
     },
   };
+  const metrics = new BalancerMetrics();
   const dispatcher =
     cfg.batching === "off"
       ? undefined
@@ -78,8 +80,10 @@ runService("balancer", async (logger) => {
           nodes,
           logger,
           packing,
+          metrics,
         });
-  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher, packing })], host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  if (dispatcher) metrics.watchQueues(() => dispatcher.queueDepths());
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher, packing, metrics })], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
 
   return {
     async stop() {

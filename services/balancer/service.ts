@@ -6,6 +6,7 @@ import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import type { ClusterView, NodeState } from "./cluster-view.js";
 import type { FunctionCatalog } from "./function-catalog.js";
+import type { BalancerMetrics } from "./metrics.js";
 import type { NodeClients } from "./node-clients.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { PackingModel } from "./packing/packing-model.js";
@@ -23,6 +24,7 @@ export interface BalancerParts {
   /** The dispatch queues; absent: batching is off and each invocation goes on its own. */
   readonly dispatcher?: Dispatcher;
   readonly packing: { readonly model: PackingModel; readonly settings: PackingSettings };
+  readonly metrics?: BalancerMetrics;
 }
 
 export function balancerService(p: BalancerParts) {
@@ -34,6 +36,7 @@ export function balancerService(p: BalancerParts) {
         // Through the function's dispatch queue, when batching is on.
         if (p.dispatcher) return { outcome: await p.dispatcher.invoke(req) };
         const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
+        p.metrics?.routed(fn.name);
         try {
           const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: req.traceparent });
           return { outcome: res.outcome };

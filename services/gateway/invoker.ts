@@ -18,10 +18,13 @@ import {
 import { InvokeResponseSchema, type InvokeResponse } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import { InvocationRecordSchema } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import type { InvocationRecorder } from "./invocation-recorder.js";
+import type { GatewayMetrics } from "./metrics.js";
 
 export interface InvokerOptions {
   readonly balancer: Client<typeof BalancerService>;
   readonly recorder: InvocationRecorder;
+  /** Counts and times every invocation answered. */
+  readonly metrics?: GatewayMetrics;
   readonly logger: Logger;
   readonly maxPayloadBytes: number;
   /** Added to a function's timeout to bound the whole call: queueing for capacity and a cold start. */
@@ -81,23 +84,23 @@ export class Invoker {
     }
     const timings = outcome.timings ?? create(TimingsSchema);
     timings.totalUs = elapsed();
-    this.o.recorder.add(
-      create(InvocationRecordSchema, {
-        invocationId,
-        function: spec.name,
-        nodeId: outcome.nodeId,
-        containerId: outcome.containerId,
-        startKind: outcome.startKind,
-        status: outcome.status,
-        timings,
-        receivedAtUnixUs: receivedAtUs,
-        batchId: outcome.batchId,
-        batchSize: outcome.batchSize,
-        errorType: outcome.error?.type ?? "",
-        errorMessage: outcome.error?.message ?? "",
-        async,
-      }),
-    );
+    const record = create(InvocationRecordSchema, {
+      invocationId,
+      function: spec.name,
+      nodeId: outcome.nodeId,
+      containerId: outcome.containerId,
+      startKind: outcome.startKind,
+      status: outcome.status,
+      timings,
+      receivedAtUnixUs: receivedAtUs,
+      batchId: outcome.batchId,
+      batchSize: outcome.batchSize,
+      errorType: outcome.error?.type ?? "",
+      errorMessage: outcome.error?.message ?? "",
+      async,
+    });
+    this.o.recorder.add(record);
+    this.o.metrics?.invocation(record);
     return create(InvokeResponseSchema, {
       invocationId,
       status: outcome.status,

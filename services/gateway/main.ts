@@ -11,6 +11,7 @@ import { FunctionDeployer } from "./function-deployer.js";
 import { FunctionRegistry } from "./function-registry.js";
 import { InvocationRecorder } from "./invocation-recorder.js";
 import { Invoker } from "./invoker.js";
+import { GatewayMetrics } from "./metrics.js";
 import { gatewayService } from "./service.js";
 
 runService("gateway", async (logger) => {
@@ -21,7 +22,9 @@ runService("gateway", async (logger) => {
   const traceStore = connectPeer(TraceStoreService, cfg.traceStoreUrl);
   const recorder = new InvocationRecorder({ client: traceStore.client, logger, flushIntervalMs: cfg.recordFlushMs, maxBatch: cfg.recordBatch });
   const deployer = new FunctionDeployer({ registry, balancer: balancer.client, nc, bounds: { maxCodeBytes: cfg.maxCodeBytes }, prepareTimeoutMs: cfg.prepareTimeoutMs });
+  const metrics = new GatewayMetrics();
   const invoker = new Invoker({
+    metrics,
     balancer: balancer.client,
     recorder,
     logger,
@@ -40,6 +43,7 @@ runService("gateway", async (logger) => {
     name: "gateway",
     logger,
     services: [gatewayService({ registry, deployer, invoker, asyncResults, track })],
+    metrics: metrics.registry,
     host: cfg.host,
     port: cfg.port,
     // Deploys carry code; the payload limit of invocations is checked per request, with its own message.

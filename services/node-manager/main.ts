@@ -11,6 +11,7 @@ import { FunctionImages } from "./function-images.js";
 import { Node } from "./node.js";
 import { LABELS } from "./labels.js";
 import { createPolicy } from "./policies/index.js";
+import { NodeMetrics } from "./metrics.js";
 import { ContainerPool } from "./pool.js";
 import { PopularSet } from "./popular-set.js";
 import { UsageSampler } from "./usage-sampler.js";
@@ -50,6 +51,9 @@ runService("node-manager", async (logger) => {
     labels: { [LABELS.node]: cfg.nodeId, [LABELS.role]: role },
     env: { FAAS_FUNCTION_NAME: "", FAAS_MEMORY_MB: String(cfg.spareMemoryMb) },
   });
+  // The metrics read the pool at each scrape; the pool reports its transitions to them.
+  let poolRef: ContainerPool | undefined;
+  const metrics = new NodeMetrics(() => poolRef, cfg.memoryMb);
   const pool = new ContainerPool({
     policy,
     spareMemoryMb: cfg.spareMemoryMb,
@@ -64,8 +68,12 @@ runService("node-manager", async (logger) => {
     idleAfterMs: cfg.idleAfterMs,
     maxStarts: cfg.maxStarts,
     cpuSaturated: () => cpu.utilisation >= cfg.scaleUpCpuLimit,
-    onTransition: (t) => events.containerChanged(t),
+    onTransition: (t) => {
+      events.containerChanged(t);
+      metrics.transition(t);
+    },
   });
+  poolRef = pool;
   // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
   const cpu = new CpuMeter(500, () => pool.reconsider());
   const catalog = new FunctionCatalog({ images, assigner, logger });
@@ -75,7 +83,7 @@ runService("node-manager", async (logger) => {
   const reaper = setInterval(() => pool.tick(), cfg.reaperIntervalMs);
   const usage = new UsageSampler({ pool, runtime, nc, nodeId: cfg.nodeId, logger, intervalMs: cfg.usageSampleMs });
   usage.start();
-  const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
+  const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
   const address = cfg.advertiseUrl || server.url;
   events.heartbeat(pool, address);
   const heartbeat = setInterval(() => events.heartbeat(pool, address), cfg.heartbeatMs);

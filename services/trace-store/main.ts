@@ -2,6 +2,8 @@
 import { systemClock } from "../../common/clock.js";
 import { connectNats } from "../../common/nats.js";
 import { runService } from "../../common/process.js";
+import { Counter } from "prom-client";
+import { serviceRegistry } from "../../common/metrics.js";
 import { serve } from "../../common/server.js";
 import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
 import { loadTraceStoreConfig } from "./config.js";
@@ -19,11 +21,17 @@ runService("trace-store", async (logger) => {
   const invocations = new InvocationStore(db);
   const containers = new ContainerEventStore(db);
   const samples = new UsageSampleStore(db);
+  const metrics = serviceRegistry("trace-store");
+  const recordsStored = new Counter({ name: "faas_records_stored_total", help: "Invocation records written to the database.", registers: [metrics] });
   const invocationWriter = new GroupCommit<readonly InvocationRecord[], number>({
     maxDelayMs: cfg.batchDelayMs,
     maxWeight: cfg.batchMaxRows,
     weigh: (records) => records.length,
-    commit: (groups) => invocations.recordGroups(groups),
+    commit: (groups) => {
+      const stored = invocations.recordGroups(groups);
+      recordsStored.inc(groups.reduce((n, g) => n + g.length, 0));
+      return stored;
+    },
   });
 
   // A failed start exits the process (runService), which also releases the database.
@@ -40,6 +48,7 @@ runService("trace-store", async (logger) => {
     host: cfg.host,
     port: cfg.port,
     readMaxBytes: cfg.maxRequestBytes,
+    metrics,
   });
   logger.info({ db: cfg.dbFile, url: server.url }, "trace-store ready");
 

@@ -9,6 +9,7 @@ import { FunctionEventSchema, ZygoteImageBuiltSchema } from "../../gen/faas/even
 import { GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import { ZygoteBuilder } from "./builder.js";
 import { loadZygoteBuilderConfig } from "./config.js";
+import { serviceRegistry } from "../../common/metrics.js";
 import { PlanState } from "./plan-state.js";
 import { zygoteBuilderService } from "./service.js";
 import { ZygoteImages } from "./zygote-images.js";
@@ -55,7 +56,8 @@ runService("zygote-builder", async (logger) => {
     }
   })();
 
-  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(builder)], host: cfg.host, port: cfg.port });
+  // The process's own metrics; the plan itself is readable over gRPC (GetPlan).
+  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(builder)], host: cfg.host, port: cfg.port, metrics: serviceRegistry("zygote-builder") });
   logger.info({ runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, zygoteImages: found }, "zygote-builder ready");
   return {
     async stop() {
