@@ -28,31 +28,20 @@ export class NodeMetrics {
         for (const c of pool()?.all() ?? []) this.inc({ role: ContainerRole[c.role], state: ContainerState[c.state] });
       },
     });
-    new Gauge({
-      name: "faas_memory_held_mb",
-      help: "Memory the limits of the node's live containers hold.",
-      registers: [this.registry],
-      collect() {
-        this.set(pool()?.reservedMb ?? 0);
-      },
-    });
+    const read = (name: string, help: string, value: (p: ContainerPool) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const p = pool();
+          this.set(p ? value(p) : 0);
+        },
+      });
+    read("faas_memory_held_mb", "Memory the limits of the node's live containers hold.", (p) => p.reservedMb);
+    read("faas_node_inflight", "Invocations running in the node's containers.", (p) => p.inflight);
+    read("faas_node_queued", "Invocations waiting for a container slot on the node.", (p) => p.queued);
     new Gauge({ name: "faas_memory_capacity_mb", help: "Memory the node gives to containers (NODE_MEMORY_MB).", registers: [this.registry] }).set(capacityMb);
-    new Gauge({
-      name: "faas_node_inflight",
-      help: "Invocations running in the node's containers.",
-      registers: [this.registry],
-      collect() {
-        this.set(pool()?.inflight ?? 0);
-      },
-    });
-    new Gauge({
-      name: "faas_node_queued",
-      help: "Invocations waiting for a container slot on the node.",
-      registers: [this.registry],
-      collect() {
-        this.set(pool()?.queued ?? 0);
-      },
-    });
   }
 
   /** A container's transition, as the pool reports it. */
