@@ -259,10 +259,10 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   };
 }
 
-/** --repeat runs of one burst, as their medians. */
-async function repeated(o: BurstOptions, run: () => Promise<BurstResult>): Promise<BurstResult> {
+/** --repeat runs of one burst (run i of them), as their medians. */
+async function repeated(o: BurstOptions, run: (i: number) => Promise<BurstResult>): Promise<BurstResult> {
   const runs: BurstResult[] = [];
-  for (let i = 0; i < (o.repeat ?? 1); i++) runs.push(await run());
+  for (let i = 0; i < (o.repeat ?? 1); i++) runs.push(await run(i));
   return medianResult(runs);
 }
 
@@ -302,14 +302,13 @@ async function sweep(o: BurstOptions): Promise<void> {
   const degrees = [...new Set([...o.sweep!, ...plans.values()])].sort((a, b) => a - b);
   const rows: Array<BurstResult & { degree: number }> = [];
   for (const d of degrees) {
-    const runs: BurstResult[] = [];
-    for (let i = 0; i < (o.repeat ?? 1); i++) {
+    const median = await repeated(o, async (i) => {
       process.stderr.write(`degree ${d}, run ${i + 1} of ${o.repeat ?? 1}: ${o.n} × ${o.fn} ...\n`);
       const r = await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch");
       process.stderr.write(`  p50 ${r.p50Ms} ms, total ${r.totalMs} ms, ${r.containers} containers, billed ${r.billedGbSeconds} GB·s\n`);
-      runs.push(r);
-    }
-    rows.push({ ...medianResult(runs), degree: d });
+      return r;
+    });
+    rows.push({ ...median, degree: d });
   }
   console.log(`sweep: ${o.n} × ${o.fn} (work ${o.work}), faasbatch at each packing degree${(o.repeat ?? 1) > 1 ? `, medians of ${o.repeat} runs` : ""}`);
   console.log(resultTable("degree", rows.map((r) => [r.degree, r])).join("\n"));

@@ -51,9 +51,7 @@ runService("node-manager", async (logger) => {
     labels: { [LABELS.node]: cfg.nodeId, [LABELS.role]: role },
     env: { FAAS_FUNCTION_NAME: "", FAAS_MEMORY_MB: String(cfg.spareMemoryMb) },
   });
-  // The metrics read the pool at each scrape; the pool reports its transitions to them.
-  let poolRef: ContainerPool | undefined;
-  const metrics = new NodeMetrics(() => poolRef, cfg.memoryMb);
+  const metrics = new NodeMetrics(cfg.memoryMb);
   const pool = new ContainerPool({
     policy,
     spareMemoryMb: cfg.spareMemoryMb,
@@ -73,7 +71,7 @@ runService("node-manager", async (logger) => {
       metrics.transition(t);
     },
   });
-  poolRef = pool;
+  metrics.watchPool(pool);
   // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
   const cpu = new CpuMeter(500, () => pool.reconsider());
   const catalog = new FunctionCatalog({ images, assigner, logger });

@@ -17,7 +17,11 @@ export class NodeMetrics {
   });
   readonly #zygotes = new Counter({ name: "faas_zygote_conversions_total", help: "Idle containers turned into zygotes in place.", registers: [this.registry] });
 
-  constructor(pool: () => ContainerPool | undefined, capacityMb: number) {
+  /** The pool the gauges read at each scrape; set once it exists (it reports its transitions here). */
+  #pool: ContainerPool | undefined;
+
+  constructor(capacityMb: number) {
+    const pool = () => this.#pool;
     new Gauge({
       name: "faas_containers",
       help: "Live containers by role and state.",
@@ -42,6 +46,10 @@ export class NodeMetrics {
     read("faas_node_inflight", "Invocations running in the node's containers.", (p) => p.inflight);
     read("faas_node_queued", "Invocations waiting for a container slot on the node.", (p) => p.queued);
     new Gauge({ name: "faas_memory_capacity_mb", help: "Memory the node gives to containers (NODE_MEMORY_MB).", registers: [this.registry] }).set(capacityMb);
+  }
+
+  watchPool(pool: ContainerPool): void {
+    this.#pool = pool;
   }
 
   /** A container's transition, as the pool reports it. */

@@ -619,32 +619,28 @@ export class ContainerPool {
     resizing?.catch(() => {}); // awaited below; a rejection before then is not unhandled
     c.resizing = resizing !== undefined;
     let forkSent = false;
-    const [forking] = await Promise.allSettled([
-      (async () => {
-        const t = stopwatch();
-        const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
-        lap("injectMs", t);
-        const f = stopwatch();
-        forkSent = true;
-        const forked = await this.o.runtime.channel(sandbox).client.fork(
-          { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency, workers: claim.workers }, firstRun: rider?.run },
-          // The rider's run has the sidecar's bounds (its slot wait and its timeout), as a Run would.
-          { timeoutMs: Math.max(10_000, claim.timeoutMs) + (rider ? 2 * claim.timeoutMs : 0) },
-        );
-        lap("forkMs", f);
-        return forked;
-      })(),
-    ]);
-    if (forking.status === "rejected") {
-      const err = forking.reason as Error;
-      this.o.logger.warn({ container: c.id, function: fn.name, err: err.message }, "lending failed; the container is removed");
+    let forked;
+    try {
+      const t = stopwatch();
+      const codeDir = await this.o.runtime.inject(sandbox, stemCell ? claim.fullCodeDir : claim.codeDir);
+      lap("injectMs", t);
+      const f = stopwatch();
+      forkSent = true;
+      forked = await this.o.runtime.channel(sandbox).client.fork(
+        { function: fn.name, codeDir, entry: claim.entry, env: claim.env, limits: { memoryMb: fn.memoryMb, timeoutMs: claim.timeoutMs, maxConcurrency: fn.maxConcurrency, workers: claim.workers }, firstRun: rider?.run },
+        // The rider's run has the sidecar's bounds (its slot wait and its timeout), as a Run would.
+        { timeoutMs: Math.max(10_000, claim.timeoutMs) + (rider ? 2 * claim.timeoutMs : 0) },
+      );
+      lap("forkMs", f);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.o.logger.warn({ container: c.id, function: fn.name, err: message }, "lending failed; the container is removed");
       // Only a fork refused before anything ran lets the rider try another start; otherwise it may have run.
-      if (rider) this.unseat(c, rider, !forkSent || refusedBeforeRunning(forking.reason), `lending ${c.id} to ${fn.name} failed: ${err.message}`);
+      if (rider) this.unseat(c, rider, !forkSent || refusedBeforeRunning(err), `lending ${c.id} to ${fn.name} failed: ${message}`);
       await resizing?.catch(() => {});
       await this.remove(c, `lending to ${fn.name} failed`);
       return;
     }
-    const forked = forking.value;
     this.o.logger.debug({ container: c.id, function: fn.name, ...timing, firstRunUs: Number(forked.firstRunUs) }, "lent");
     if (c.state !== ContainerState.STARTING) {
       // removed meanwhile (the node is stopping)

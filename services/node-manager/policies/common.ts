@@ -24,16 +24,24 @@ export function isLive(c: ContainerView): boolean {
   return c.state === ContainerState.STARTING || c.state === ContainerState.IDLE || c.state === ContainerState.BUSY;
 }
 
-/** Remove actions for idle containers (of the roles `applies` accepts) idle for at least keepAliveMs. */
+/**
+ * Remove actions for idle containers (of the roles `applies` accepts) idle for at least their keep-alive:
+ * keepAliveMs, one for all or each container's own.
+ */
 export function keepAliveRemovals(
   containers: readonly ContainerView[],
   nowMs: number,
-  keepAliveMs: number,
+  keepAliveMs: number | ((c: ContainerView) => number),
   applies: (c: ContainerView) => boolean = () => true,
 ): PolicyAction[] {
-  return containers
-    .filter((c) => applies(c) && isIdle(c) && idleMs(c, nowMs) >= keepAliveMs)
-    .map((c) => ({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${keepAliveMs} ms` }));
+  const keepAliveOf = typeof keepAliveMs === "number" ? () => keepAliveMs : keepAliveMs;
+  const actions: PolicyAction[] = [];
+  for (const c of containers) {
+    if (!applies(c) || !isIdle(c)) continue;
+    const limit = keepAliveOf(c);
+    if (idleMs(c, nowMs) >= limit) actions.push({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${limit} ms` });
+  }
+  return actions;
 }
 
 /** Nearest-rank percentile (q in [0, 100]) of the values, in any order; undefined for no values. */

@@ -60,6 +60,7 @@ import {
   interArrivalGaps,
   isIdle,
   isLive,
+  keepAliveRemovals,
   percentileNearestRank,
   recentColdStarts,
 } from "./common.js";
@@ -141,11 +142,9 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     name: "pagurus",
     decide(view: NodeView, nowMs: number): PolicyAction[] {
       const fns = functionsByName(view);
-      const actions: PolicyAction[] = [];
-      for (const c of view.containers) {
-        const limit = c.role === ContainerRole.ZYGOTE ? zygoteKeepAliveMs(c, fns.get(c.formerFunction)?.memoryMb, keepAliveMs) : keepAliveMs;
-        if (isIdle(c) && idleMs(c, nowMs) >= limit) actions.push({ kind: "remove", containerId: c.id, reason: `idle for ${idleMs(c, nowMs)} ms >= keep-alive ${limit} ms` });
-      }
+      const actions = keepAliveRemovals(view.containers, nowMs, (c) =>
+        c.role === ContainerRole.ZYGOTE ? zygoteKeepAliveMs(c, fns.get(c.formerFunction)?.memoryMb, keepAliveMs) : keepAliveMs,
+      );
       const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
       const zt = new Map<string, number>();
       const ztOf = (name: string): number => {
