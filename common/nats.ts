@@ -1,7 +1,13 @@
 // Protobuf events on NATS. Subjects and message types are fixed here so publishers and consumers agree.
+// An event published inside a traced request carries its W3C traceparent in the message headers; the
+// consumer handles it in a span of that trace (a container started for a cold start shows up, as the
+// balancer and trace-store receive it, in the invocation's trace).
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
+import { activeContext, contextFromTraceparent, inSpanSync, SpanKind, traceparentOf } from "./trace-context.js";
+
+const TRACEPARENT = "traceparent";
 
 export const subjects = {
   containers: (nodeId: string) => `faas.containers.${nodeId}`,
@@ -30,7 +36,11 @@ export async function connectNats(servers: string, name: string, logger: Logger)
 }
 
 export function publishEvent<D extends DescMessage>(nc: NatsConnection, subject: string, schema: D, event: MessageShape<D>): void {
-  nc.publish(subject, toBinary(schema, event));
+  const traceparent = traceparentOf(activeContext());
+  if (!traceparent) return nc.publish(subject, toBinary(schema, event));
+  const h = headers();
+  h.set(TRACEPARENT, traceparent);
+  nc.publish(subject, toBinary(schema, event), { headers: h });
 }
 
 /** Subscribes and decodes; a message that does not decode is logged and dropped, never thrown. */
@@ -51,11 +61,16 @@ export function subscribeEvents<D extends DescMessage>(
         logger.warn({ subject: msg.subject, err: (err as Error).message }, "undecodable event dropped");
         continue;
       }
-      try {
-        onEvent(event, msg.subject);
-      } catch (err) {
-        logger.error({ subject: msg.subject, err }, "event handler failed");
-      }
+      const handle = () => {
+        try {
+          onEvent(event, msg.subject);
+        } catch (err) {
+          logger.error({ subject: msg.subject, err }, "event handler failed");
+        }
+      };
+      const traceparent = msg.headers?.get(TRACEPARENT);
+      if (!traceparent) handle();
+      else inSpanSync(`${subject} receive`, contextFromTraceparent(traceparent), { kind: SpanKind.CONSUMER, attributes: { "messaging.system": "nats", "messaging.destination.name": msg.subject } }, handle);
     }
   })();
   return sub;

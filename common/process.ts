@@ -1,14 +1,22 @@
 // The start and stop of every service process: config errors exit with status 2 and say which variable
-// is wrong; SIGTERM/SIGINT stop the service gracefully; a second signal exits at once.
+// is wrong; SIGTERM/SIGINT stop the service gracefully; a second signal exits at once. Tracing starts
+// before the service and is flushed after it stops.
 import { ConfigError } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
+import type { TracingHandle } from "./tracing.js";
 
 export interface Stoppable {
   stop(): Promise<void>;
 }
 
-export function runService(name: string, start: (logger: Logger) => Promise<Stoppable>): void {
+export interface ServiceOptions {
+  /** Sets up tracing before the service starts (common/tracing.ts; the sidecar loads its SDK lazily). */
+  readonly tracing?: (service: string) => TracingHandle | Promise<TracingHandle>;
+}
+
+export function runService(name: string, start: (logger: Logger) => Promise<Stoppable>, options: ServiceOptions = {}): void {
   const logger = createLogger(name);
+  let tracing: TracingHandle | undefined;
   let service: Stoppable | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -18,7 +26,7 @@ export function runService(name: string, start: (logger: Logger) => Promise<Stop
     }
     stopping = true;
     logger.info({ signal }, "stopping");
-    const done = service ? service.stop() : Promise.resolve();
+    const done = (service ? service.stop() : Promise.resolve()).then(() => tracing?.shutdown());
     done.then(
       () => {
         logger.info("stopped");
@@ -33,7 +41,11 @@ export function runService(name: string, start: (logger: Logger) => Promise<Stop
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection"));
-  start(logger).then(
+  const begin = async () => {
+    tracing = await options.tracing?.(name);
+    return start(logger);
+  };
+  begin().then(
     (s) => {
       service = s;
       if (stopping) void s.stop().then(() => process.exit(0));

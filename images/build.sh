@@ -2,7 +2,7 @@
 # Builds the nodejs20 runtime image (Node + sidecar bundle) that function images build FROM.
 #   RUNTIME_IMAGE  tag to build (default faas/runtime-nodejs20:dev)
 #   BASE_IMAGE     base image (default node:20-bookworm-slim; created by images/local-base.sh when missing)
-# The build context is a temp dir holding only the Dockerfile and the two bundle files.
+# The build context is a temp dir holding only the Dockerfile and the bundle files.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ RUNTIME_IMAGE="${RUNTIME_IMAGE:-faas/runtime-nodejs20:dev}"
 BUNDLE_DIR="$REPO_ROOT/dist/sidecar-bundle"
 say() { printf 'build: %s\n' "$*" >&2; }
 
-if [ ! -f "$BUNDLE_DIR/sidecar.js" ] || [ ! -f "$BUNDLE_DIR/worker.js" ]; then
+if [ ! -f "$BUNDLE_DIR/sidecar.js" ] || [ ! -f "$BUNDLE_DIR/worker.js" ] || [ ! -f "$BUNDLE_DIR/tracing.js" ]; then
   say "no sidecar bundle yet; running npm run build"
   (cd "$REPO_ROOT" && npm run build)
 elif [ -n "$(find "$REPO_ROOT/sidecar" "$REPO_ROOT/common" -name '*.ts' -newer "$BUNDLE_DIR/sidecar.js" -print -quit)" ]; then
@@ -22,7 +22,7 @@ BASE_IMAGE="$BASE_IMAGE" bash "$REPO_ROOT/images/local-base.sh"
 
 CONTEXT="$(mktemp -d "${TMPDIR:-/tmp}/faas-runtime-build.XXXXXX")"
 trap 'rm -rf "$CONTEXT"' EXIT
-cp "$REPO_ROOT/images/runtime-nodejs20/Dockerfile" "$BUNDLE_DIR/sidecar.js" "$BUNDLE_DIR/worker.js" "$CONTEXT/"
+cp "$REPO_ROOT/images/runtime-nodejs20/Dockerfile" "$BUNDLE_DIR/sidecar.js" "$BUNDLE_DIR/worker.js" "$BUNDLE_DIR/tracing.js" "$CONTEXT/"
 
 # Debian's docker.io has no buildx plugin: the classic builder then needs asking for explicitly.
 if [ -z "${DOCKER_BUILDKIT:-}" ] && ! docker buildx version >/dev/null 2>&1; then

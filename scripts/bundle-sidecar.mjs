@@ -13,7 +13,8 @@ const outdir = path.join(root, "dist", "sidecar-bundle");
 fs.rmSync(outdir, { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { sidecar: "sidecar/main.ts", worker: "sidecar/worker.ts" },
+  // tracing: the OpenTelemetry SDK, a file of its own so that a sidecar without tracing never loads it.
+  entryPoints: { sidecar: "sidecar/main.ts", worker: "sidecar/worker.ts", tracing: "sidecar/tracing.ts" },
   outdir,
   bundle: true,
   platform: "node",

@@ -96,6 +96,7 @@ export const sidecarSchema = {
   packagesRoot: absolutePath("FAAS_PACKAGES_ROOT", "/", "Directory whose node_modules holds the zygote package set; template workers import the packages from there."),
   workerUidBase: int("FAAS_WORKER_UID_BASE", 10_000, "uid/gid of the configured function's workers when the sidecar runs as root; each template worker gets the next unused one.", { min: 1, max: MAX_WORKER_UID_BASE }),
   workDir: absolutePath("FAAS_WORK_DIR", "/tmp/faas-work", "Parent of the workers' private writable directories, one per worker uid named after it (the worker's HOME and TMPDIR)."),
+  otlpSocket: str("FAAS_OTLP_SOCKET", "", "Unix socket of node-manager's OTLP relay; set: the sidecar loads the OpenTelemetry SDK and exports the spans of sampled invocations (sidecar init, function execution) through it."),
   lockedDirs: absolutePaths("FAAS_LOCKED_DIRS", ["/tmp", "/var/tmp", "/dev/shm"], "World-writable directories the sidecar (as root) makes 0711 at start, so workers write only in their own directory."),
 };
 

@@ -10,6 +10,7 @@ import { loadSidecarConfig } from "./config.js";
 import { configuredLoad } from "./function-load.js";
 import { RoleSwitch } from "./role-switch.js";
 import { sidecarService } from "./service.js";
+import { startSidecarTracing } from "./tracing-loader.js";
 import { handSocketToDirectoryOwner } from "./socket-owner.js";
 import { TemplateKeeper } from "./template-keeper.js";
 import { WorkerIsolation } from "./worker-isolation.js";
@@ -80,4 +81,4 @@ runService("sidecar", async (logger) => {
       await roles.stop();
     },
   };
-});
+}, { tracing: () => startSidecarTracing(process.env.FAAS_OTLP_SOCKET ?? "") });

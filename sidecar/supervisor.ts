@@ -4,6 +4,7 @@
 // adopted (Fork); the workers it spawns itself run under that worker's identity.
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
+import { contextFromTraceparent, nowMs, recordSpan, SpanStatusCode, startSpan, traceparentOf } from "../common/trace-context.js";
 import { FifoGate } from "./fifo-gate.js";
 import { sameLoad, type FunctionLoad } from "./function-load.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
@@ -197,12 +198,37 @@ export class FunctionSupervisor {
   #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {
     const initUs = worker.takeInitUs();
     const payload = Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength).toString("utf8");
-    const outcome = worker.run(input.invocationId, payload, limitMs, input.traceparent);
-    if (initUs === 0) return outcome;
+    const traced = input.traceparent ? this.#executionSpan(worker, input, initUs) : undefined;
+    const outcome = worker.run(input.invocationId, payload, limitMs, traced?.traceparent || input.traceparent);
+    if (initUs === 0 && !traced) return outcome;
     return outcome.then((o) => {
-      o.initUs = initUs;
+      if (initUs !== 0) o.initUs = initUs;
+      traced?.end(o);
       return o;
     });
+  }
+
+  /**
+   * The invocation's spans in this container: the import it waited for (sidecar.init, when it did) and
+   * main() (function.execute), whose context the function gets as ctx.traceparent. No-ops unless the
+   * sidecar's SDK is loaded and the caller sampled the trace.
+   */
+  #executionSpan(worker: WorkerProcess, input: RunInput, initUs: number) {
+    const parent = contextFromTraceparent(input.traceparent);
+    const startedAt = nowMs();
+    const attributes = { "faas.function": this.#load.functionName, "faas.invocation_id": input.invocationId, "faas.worker.pid": worker.pid };
+    if (initUs > 0) recordSpan("sidecar.init", parent, startedAt - initUs / 1000, startedAt, attributes);
+    const { span, ctx } = startSpan("function.execute", parent, { startTime: startedAt, attributes });
+    return {
+      traceparent: traceparentOf(ctx),
+      end(o: RunOutcome) {
+        if (span.isRecording()) {
+          span.setAttribute("faas.status", InvocationStatus[o.status]);
+          if (o.status !== InvocationStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error?.message ?? InvocationStatus[o.status] });
+        }
+        span.end();
+      },
+    };
   }
 
   /**

@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
+import { failSpan, nowMs, recordSpan, ROOT_CONTEXT, SpanKind, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import { InvocationOutcomeSchema, InvocationStatus, LimitsSchema, StartKind, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import type { ClusterView } from "./cluster-view.js";
@@ -23,6 +24,9 @@ import { fromNode, place } from "./placement.js";
 
 interface Member {
   readonly req: InvokeRequest;
+  /** The balancer's span of the invocation, and when it joined the queue (for its balancer.queue span). */
+  readonly trace: Context;
+  readonly enqueuedMs: number;
   readonly resolve: (outcome: InvocationOutcome) => void;
   readonly reject: (err: Error) => void;
 }
@@ -59,14 +63,14 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
 
   /** Resolves with the invocation's outcome; RESOURCE_EXHAUSTED at once when its function's queue is full. */
-  invoke(req: InvokeRequest): Promise<InvocationOutcome> {
+  invoke(req: InvokeRequest, trace: Context = ROOT_CONTEXT): Promise<InvocationOutcome> {
     const fn = req.function!;
     // The window is the function's to change without a new version: it is part of the queue's identity.
     const key = `${fn.name}@${fn.digest}@${fn.batchWindowMs}`;
     const d = this.#queues.get(key) ?? this.#open(key, fn);
     return new Promise<InvocationOutcome>((resolve, reject) => {
       try {
-        d.queue.offer({ req, resolve, reject }, this.o.clock.now());
+        d.queue.offer({ req, trace, enqueuedMs: nowMs(), resolve, reject }, this.o.clock.now());
       } catch (err) {
         if (err instanceof QueueFullError) {
           this.o.metrics?.refused(fn.name);
@@ -118,9 +122,10 @@ export class Dispatcher {
     this.#clearTimer(d);
     const delay = due - this.o.clock.now();
     d.timerAt = due;
+    // The timer would run in the context of the invocation that set it; a batch is no one invocation's.
     const fire = () => {
       d.timer = undefined;
-      this.#flush(d);
+      withContext(ROOT_CONTEXT, () => this.#flush(d));
     };
     d.timer = delay <= 0 ? setImmediate(fire) : setTimeout(fire, delay);
   }
@@ -161,6 +166,7 @@ export class Dispatcher {
     const { runs, copiesOf } = fn.pure ? groupIdenticalPayloads(piece, (m) => m.req.payload) : { runs: piece, copiesOf: new Map<Member, Member[]>() };
     const waiting = new Map(runs.map((m) => [m.req.invocationId, m]));
     const answer = (m: Member, outcome: InvocationOutcome) => {
+      spans.end(m);
       m.resolve(outcome);
       for (const c of copiesOf.get(m) ?? []) {
         const copy = clone(InvocationOutcomeSchema, outcome);
@@ -169,20 +175,27 @@ export class Dispatcher {
       }
     };
     const fail = (m: Member, err: Error) => {
+      spans.end(m, err);
       m.reject(err);
       for (const c of copiesOf.get(m) ?? []) c.reject(err);
     };
     const seen: InvocationOutcome[] = [];
     let done: (() => void) | undefined;
+    const spans = new MemberSpans(batchId, batchSize, degree);
     try {
       const placement = place(this.o.view, this.o.functions, fn, ref.limits.maxConcurrency);
       done = placement.done;
+      const ran = new Set(runs);
+      for (const m of piece) spans.queued(m, placement.node.nodeId, ran.has(m));
       const stream = this.o.nodes.get(placement.node.address).invokeBatch({
         batchId,
         batchSize,
         function: ref,
-        members: runs.map((m) => ({ invocationId: m.req.invocationId, payload: m.req.payload, traceparent: m.req.traceparent })),
+        members: runs.map((m) => ({ invocationId: m.req.invocationId, payload: m.req.payload, traceparent: spans.route(m, placement.node.nodeId) })),
       });
+      if (this.o.logger.isLevelEnabled("debug")) {
+        for (const m of piece) withContext(m.trace, () => this.o.logger.debug({ invocation: m.req.invocationId, function: fn.name, batch: batchId, node: placement.node.nodeId }, "routed in a batch"));
+      }
       for await (const res of stream) {
         const outcome = res.outcome;
         const m = outcome && waiting.get(outcome.invocationId);
@@ -250,5 +263,44 @@ export class Dispatcher {
     if (!(execMs > 0)) return;
     const mean = this.#meanMs.get(name);
     this.#meanMs.set(name, mean === undefined ? execMs : (1 - MEAN_ALPHA) * mean + MEAN_ALPHA * execMs);
+  }
+}
+
+/**
+ * The balancer's spans of one piece's members: the wait in the dispatch queue (balancer.queue, from the
+ * offer to the piece's send) and the call to the node (balancer.route, until the member is answered),
+ * both with the batch's id, size and packing degree.
+ */
+class MemberSpans {
+  readonly #routes = new Map<Member, Span>();
+
+  constructor(
+    private readonly batchId: string,
+    private readonly batchSize: number,
+    private readonly degree: number,
+  ) {}
+
+  #attributes(node: string) {
+    return { "faas.batch.id": this.batchId, "faas.batch.size": this.batchSize, "faas.packing.degree": this.degree, "faas.node": node };
+  }
+
+  /** ran: the member runs on the node (not a copy answered with an identical payload's outcome). */
+  queued(m: Member, node: string, ran: boolean): void {
+    recordSpan("balancer.queue", m.trace, m.enqueuedMs, nowMs(), { ...this.#attributes(node), "faas.batch.deduplicated": !ran });
+  }
+
+  /** Opens the member's route span; returns the traceparent the node continues. */
+  route(m: Member, node: string): string {
+    const { span, ctx } = startSpan("balancer.route", m.trace, { kind: SpanKind.CLIENT, attributes: this.#attributes(node) });
+    this.#routes.set(m, span);
+    return traceparentOf(ctx) || m.req.traceparent;
+  }
+
+  end(m: Member, err?: Error): void {
+    const span = this.#routes.get(m);
+    if (!span) return;
+    if (err) failSpan(span, err);
+    span.end();
+    this.#routes.delete(m);
   }
 }

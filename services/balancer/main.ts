@@ -2,6 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { nowUnixUs, systemClock } from "../../common/clock.js";
 import { connectNats, subjects, subscribeEvents } from "../../common/nats.js";
+import { startTracing } from "../../common/tracing.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { ContainerStateChangedSchema, FunctionEventSchema, NodeHeartbeatSchema } from "../../gen/faas/events/v1/events_pb.js";
@@ -96,4 +97,4 @@ runService("balancer", async (logger) => {
       nodes.closeAll();
     },
   };
-});
+}, { tracing: startTracing });

@@ -2,6 +2,7 @@
 import { bind, type ServiceBinding } from "../../common/server.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../common/logger.js";
+import { contextFromTraceparent, inSpan, SpanKind, traceparentOf } from "../../common/trace-context.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import type { ClusterView, NodeState } from "./cluster-view.js";
@@ -32,19 +33,29 @@ export function balancerService(p: BalancerParts) {
       async invoke(req) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
-        await p.liveNodes();
-        // Through the function's dispatch queue, when batching is on.
-        if (p.dispatcher) return { outcome: await p.dispatcher.invoke(req) };
-        const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
-        p.metrics?.routed(fn.name);
-        try {
-          const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: req.traceparent });
-          return { outcome: res.outcome };
-        } catch (err) {
-          throw fromNode(err);
-        } finally {
-          done();
-        }
+        const attributes = { "faas.function": fn.name, "faas.invocation_id": req.invocationId };
+        return inSpan("balancer.invoke", contextFromTraceparent(req.traceparent), { kind: SpanKind.SERVER, attributes }, async (span, ctx) => {
+          await p.liveNodes();
+          // Through the function's dispatch queue, when batching is on.
+          if (p.dispatcher) {
+            const outcome = await p.dispatcher.invoke(req, ctx);
+            if (outcome.batchId && span.isRecording()) span.setAttributes({ "faas.batch.id": outcome.batchId, "faas.batch.size": outcome.batchSize });
+            return { outcome };
+          }
+          const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
+          p.metrics?.routed(fn.name);
+          return inSpan("balancer.route", ctx, { kind: SpanKind.CLIENT, attributes: { "faas.node": node.nodeId } }, async (_, routed) => {
+            p.logger.debug({ invocation: req.invocationId, function: fn.name, node: node.nodeId }, "routed");
+            try {
+              const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: traceparentOf(routed) });
+              return { outcome: res.outcome };
+            } catch (err) {
+              throw fromNode(err);
+            } finally {
+              done();
+            }
+          });
+        });
       },
 
       planPacking(req) {

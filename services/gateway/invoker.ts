@@ -5,12 +5,14 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { nowUnixUs, stopwatch } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
+import { contextFromHeaders, failSpan, SpanKind, SpanStatusCode, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import type { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import {
   FunctionErrorSchema,
   FunctionRefSchema,
   InvocationOutcomeSchema,
   InvocationStatus,
+  StartKind,
   TimingsSchema,
   type FunctionSpec,
   type InvocationOutcome,
@@ -38,6 +40,14 @@ const EMPTY_OBJECT = new TextEncoder().encode("{}");
 
 /** Header that carries the invocation id on every invoke answer, errors included. */
 export const INVOCATION_ID_HEADER = "faas-invocation-id";
+/** Header that carries the invocation's trace id (the one to look up in Jaeger and in the logs). */
+export const TRACE_ID_HEADER = "faas-trace-id";
+
+/** The gateway's span of one invocation: the root of its trace, or a child of the caller's traceparent. */
+export interface InvocationSpan {
+  readonly span: Span;
+  readonly ctx: Context;
+}
 
 export class Invoker {
   constructor(private readonly o: InvokerOptions) {}
@@ -66,16 +76,25 @@ export class Invoker {
     return newInvocationId();
   }
 
+  /** Opens the invocation's trace: continues the caller's W3C traceparent header, when it sent one. */
+  openSpan(invocationId: string, spec: FunctionSpec, async: boolean, requestHeader: Headers): InvocationSpan {
+    return startSpan("gateway.invoke", contextFromHeaders(requestHeader), {
+      kind: SpanKind.SERVER,
+      attributes: { "faas.function": spec.name, "faas.invocation_id": invocationId, "faas.async": async },
+    });
+  }
+
   /** Runs one accepted invocation to its end. Never throws: every failure becomes an outcome, and is recorded. */
-  async run(invocationId: string, spec: FunctionSpec, payload: Uint8Array, async: boolean): Promise<InvokeResponse> {
+  async run(invocationId: string, spec: FunctionSpec, payload: Uint8Array, async: boolean, traced: InvocationSpan): Promise<InvokeResponse> {
     const receivedAtUs = nowUnixUs();
     const elapsed = stopwatch();
     let outcome: InvocationOutcome;
     try {
-      outcome = await this.#callBalancer(invocationId, spec, payload);
+      outcome = await withContext(traced.ctx, () => this.#callBalancer(invocationId, spec, payload, traceparentOf(traced.ctx)));
     } catch (err) {
       const e = ConnectError.from(err);
-      this.o.logger.warn({ invocation: invocationId, function: spec.name, code: Code[e.code], err: e.rawMessage }, "invocation failed in the platform");
+      failSpan(traced.span, err);
+      withContext(traced.ctx, () => this.o.logger.warn({ invocation: invocationId, function: spec.name, code: Code[e.code], err: e.rawMessage }, "invocation failed in the platform"));
       outcome = create(InvocationOutcomeSchema, {
         invocationId,
         status: InvocationStatus.PLATFORM_ERROR,
@@ -101,6 +120,7 @@ export class Invoker {
     });
     this.o.recorder.add(record);
     this.o.metrics?.invocation(record);
+    endInvocationSpan(traced.span, outcome);
     return create(InvokeResponseSchema, {
       invocationId,
       status: outcome.status,
@@ -113,9 +133,10 @@ export class Invoker {
     });
   }
 
-  async #callBalancer(invocationId: string, spec: FunctionSpec, payload: Uint8Array): Promise<InvocationOutcome> {
+  async #callBalancer(invocationId: string, spec: FunctionSpec, payload: Uint8Array, traceparent: string): Promise<InvocationOutcome> {
     const request = {
       invocationId,
+      traceparent,
       function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits, pure: spec.pure, batchWindowMs: spec.batchWindowMs }),
       payload,
     };
@@ -143,6 +164,22 @@ export function answerFor(response: InvokeResponse): InvokeResponse {
     default:
       return response;
   }
+}
+
+/** What the invocation came to, on the gateway's span: the attributes a Jaeger search filters on. */
+function endInvocationSpan(span: Span, o: InvocationOutcome): void {
+  if (span.isRecording()) {
+    span.setAttributes({
+      "faas.status": InvocationStatus[o.status],
+      "faas.start_kind": StartKind[o.startKind],
+      "faas.coldstart": o.startKind === StartKind.COLD,
+      "faas.node": o.nodeId,
+      "faas.container": o.containerId,
+    });
+    if (o.batchId) span.setAttributes({ "faas.batch.id": o.batchId, "faas.batch.size": o.batchSize });
+    if (o.status !== InvocationStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error?.message ?? InvocationStatus[o.status] });
+  }
+  span.end();
 }
 
 function platformErrorType(code: Code): string {

@@ -1,5 +1,6 @@
 // gateway: the platform's public API (gRPC, gRPC-Web and Connect on one port).
 import { connectNats } from "../../common/nats.js";
+import { startTracing } from "../../common/tracing.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
@@ -64,4 +65,4 @@ runService("gateway", async (logger) => {
       registry.close();
     },
   };
-});
+}, { tracing: startTracing });

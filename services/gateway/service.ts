@@ -2,12 +2,13 @@
 // done by the deployer (functions) and the invoker (invocations).
 import { bind, type ServiceBinding } from "../../common/server.js";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { traceIdOf, type Span } from "../../common/trace-context.js";
 import { AsyncState, GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import type { AsyncResults } from "./async-results.js";
 import type { FunctionDeployer } from "./function-deployer.js";
 import type { FunctionRegistry } from "./function-registry.js";
 import { validateFunctionName, ValidationError } from "./function-validation.js";
-import { answerFor, INVOCATION_ID_HEADER, type Invoker } from "./invoker.js";
+import { answerFor, INVOCATION_ID_HEADER, TRACE_ID_HEADER, type Invoker } from "./invoker.js";
 
 export interface GatewayParts {
   readonly registry: FunctionRegistry;
@@ -20,6 +21,11 @@ export interface GatewayParts {
 
 const MAX_WAIT_MS = 60_000;
 const INVOCATION_ID = /^[0-9a-f]{32}$/;
+
+function setTraceIdHeader(header: Headers, span: Span): void {
+  const traceId = traceIdOf(span);
+  if (traceId) header.set(TRACE_ID_HEADER, traceId);
+}
 
 export function gatewayService(p: GatewayParts) {
   const lookup = (name: string) => {
@@ -52,15 +58,19 @@ export function gatewayService(p: GatewayParts) {
         const payload = p.invoker.checkPayload(req.payload);
         const id = p.invoker.newId();
         ctx.responseHeader.set(INVOCATION_ID_HEADER, id);
-        return answerFor(await p.invoker.run(id, spec, payload, false));
+        const traced = p.invoker.openSpan(id, spec, false, ctx.requestHeader);
+        setTraceIdHeader(ctx.responseHeader, traced.span);
+        return answerFor(await p.invoker.run(id, spec, payload, false, traced));
       },
       invokeAsync(req, ctx) {
         const spec = lookup(req.function);
         const payload = p.invoker.checkPayload(req.payload);
         const id = p.invoker.newId();
         ctx.responseHeader.set(INVOCATION_ID_HEADER, id);
+        const traced = p.invoker.openSpan(id, spec, true, ctx.requestHeader);
+        setTraceIdHeader(ctx.responseHeader, traced.span);
         p.asyncResults.accept(id);
-        p.track(p.invoker.run(id, spec, payload, true).then((result) => p.asyncResults.complete(id, result)));
+        p.track(p.invoker.run(id, spec, payload, true, traced).then((result) => p.asyncResults.complete(id, result)));
         return { invocationId: id };
       },
       async getResult(req, ctx) {

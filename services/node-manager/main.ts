@@ -1,9 +1,12 @@
 // node-manager: owns the function containers of one host.
+import * as path from "node:path";
 import Docker from "dockerode";
 import { systemClock } from "../../common/clock.js";
 import { connectNats } from "../../common/nats.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
+import { startTracing } from "../../common/tracing.js";
+import { loadTracingConfig, tracesUrl } from "../../common/tracing-config.js";
 import { loadNodeManagerConfig } from "./config.js";
 import { NodeEvents } from "./events.js";
 import { FunctionCatalog } from "./function-catalog.js";
@@ -12,6 +15,7 @@ import { Node } from "./node.js";
 import { LABELS } from "./labels.js";
 import { createPolicy } from "./policies/index.js";
 import { NodeMetrics } from "./metrics.js";
+import { OtlpRelay } from "./otlp-relay.js";
 import { ContainerPool } from "./pool.js";
 import { PopularSet } from "./popular-set.js";
 import { UsageSampler } from "./usage-sampler.js";
@@ -30,7 +34,10 @@ runService("node-manager", async (logger) => {
   await images.checkRuntimeImage();
   const nc = await connectNats(cfg.natsUrl, `node-manager-${cfg.nodeId}`, logger);
   const events = new NodeEvents(nc, cfg.nodeId);
-  const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit });
+  // Spans exported by this process are relayed for the containers' sidecars too.
+  const otlpTarget = tracesUrl(loadTracingConfig());
+  const relay = otlpTarget ? await OtlpRelay.start(path.join(cfg.runDir, "otlp"), otlpTarget, logger) : undefined;
+  const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit, otlpRelayDir: relay?.dir });
   const policy = createPolicy(cfg.policy, {
     keepAliveMs: cfg.keepAliveMs,
     stemCells: cfg.stemCells,
@@ -98,7 +105,8 @@ runService("node-manager", async (logger) => {
       // Like OpenWhisk's invoker, a graceful stop removes the node's containers; a crash leaves them to be adopted.
       await pool.removeAll("node-manager stopped");
       assigner.close();
+      await relay?.close();
       await nc.drain();
     },
   };
-});
+}, { tracing: startTracing });

@@ -3,11 +3,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../../common/logger.js";
+import { contextFromTraceparent, failSpan, inSpan, nowMs, recordSpan, SpanKind, SpanStatusCode, traceparentOf, type Context, type Span } from "../../common/trace-context.js";
 import type { Clock } from "../../common/clock.js";
 import {
   FunctionErrorSchema,
   InvocationOutcomeSchema,
   InvocationStatus,
+  StartKind,
   TimingsSchema,
   type FunctionCode,
   type FunctionRef,
@@ -19,9 +21,16 @@ import { inCompletionOrder } from "../../common/completion-order.js";
 import { SidecarRole } from "../../gen/faas/sidecar/v1/sidecar_pb.js";
 import type { CatalogEntry, FunctionCatalog } from "./function-catalog.js";
 import { LABELS } from "./labels.js";
-import { NoCapacityError, StartFailedError, type ContainerPool, type RunnableFunction } from "./pool.js";
+import { NoCapacityError, StartFailedError, type ContainerPool, type Lease, type RunnableFunction, type RunRequestInit } from "./pool.js";
 import type { SandboxRuntime } from "./sandbox/runtime.js";
 
+
+/** The span of the start an acquire waited for, by start kind. */
+const START_SPANS: Partial<Record<StartKind, string>> = {
+  [StartKind.COLD]: "container.create",
+  [StartKind.HELPER]: "zygote.fork",
+  [StartKind.PREWARM]: "prewarm.claim",
+};
 
 export interface NodeOptions {
   readonly nodeId: string;
@@ -63,7 +72,7 @@ export class Node {
     const member = async (m: BatchMember): Promise<InvocationOutcome> => {
       let outcome: InvocationOutcome;
       try {
-        outcome = await this.invoke(create(InvokeRequestSchema, { invocationId: m.invocationId, function: ref, payload: m.payload, traceparent: m.traceparent }));
+        outcome = await this.invoke(create(InvokeRequestSchema, { invocationId: m.invocationId, function: ref, payload: m.payload, traceparent: m.traceparent }), req);
       } catch (err) {
         const e = ConnectError.from(err);
         outcome = create(InvocationOutcomeSchema, {
@@ -80,33 +89,45 @@ export class Node {
     return inCompletionOrder(req.members.map(member));
   }
 
-  async invoke(req: InvokeRequest): Promise<InvocationOutcome> {
+  /** One invocation (batch: the piece it is a member of), in the node-manager.invoke span of its trace. */
+  invoke(req: InvokeRequest, batch?: Pick<InvokeBatchRequest, "batchId" | "batchSize">): Promise<InvocationOutcome> {
     const ref = req.function;
     if (!ref) throw new ConnectError("function is required", Code.InvalidArgument);
     const fn = this.runnable(ref);
+    const attributes = { "faas.function": fn.name, "faas.invocation_id": req.invocationId, "faas.node": this.o.nodeId, ...(batch && { "faas.batch.id": batch.batchId, "faas.batch.size": batch.batchSize }) };
+    return inSpan("node-manager.invoke", contextFromTraceparent(req.traceparent), { kind: SpanKind.SERVER, attributes }, (span, ctx) => this.#invoke(req, ref, fn, span, ctx));
+  }
+
+  async #invoke(req: InvokeRequest, ref: FunctionRef, fn: RunnableFunction, span: Span, ctx: Context): Promise<InvocationOutcome> {
     const outcome = create(InvocationOutcomeSchema, { invocationId: req.invocationId, nodeId: this.o.nodeId });
     const timeoutMs = ref.limits?.timeoutMs ?? 60_000;
-    const run = { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent };
-    let lease;
+    // A lent zygote's fork runs the invocation itself: the sidecar's spans are then children of this one.
+    const run = { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: traceparentOf(ctx) || req.traceparent };
+    let lease: Lease;
     try {
-      lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs, run);
+      lease = await this.#acquire(fn, run, ctx);
     } catch (err) {
       outcome.status = InvocationStatus.PLATFORM_ERROR;
       const type = err instanceof NoCapacityError ? "NoCapacity" : err instanceof StartFailedError ? "StartFailed" : "Internal";
       outcome.error = create(FunctionErrorSchema, { type, message: (err as Error).message });
+      failSpan(span, err);
       return outcome;
     }
     outcome.startKind = lease.startKind;
     outcome.containerId = lease.container.id;
+    if (span.isRecording()) span.setAttributes({ "faas.start_kind": StartKind[lease.startKind], "faas.container": lease.container.id });
+    this.o.logger.debug({ invocation: req.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[lease.startKind] }, "container acquired");
     try {
       // A lent container's fork may have run it already.
       const r =
         lease.result ??
-        (await lease.channel.client.run(
-          run,
-          // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up
-          // to twice it); this bound only catches a sidecar that stopped answering.
-          { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
+        (await inSpan("sidecar.run", ctx, { kind: SpanKind.CLIENT, attributes: { "faas.container": lease.container.id } }, (_, called) =>
+          lease.channel.client.run(
+            { ...run, traceparent: traceparentOf(called) || run.traceparent },
+            // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up
+            // to twice it); this bound only catches a sidecar that stopped answering.
+            { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
+          ),
         ));
       // The answer goes out first: what the release sets off (state events, the next queued start) can wait a turn.
       setImmediate(() => this.o.pool.release(lease.container));
@@ -126,7 +147,27 @@ export class Node {
       outcome.error = create(FunctionErrorSchema, { type: "ContainerFailed", message: `container ${lease.container.id} failed: ${e.rawMessage}` });
       outcome.timings = create(TimingsSchema, { queuedUs: lease.queuedUs, startupUs: lease.startupUs });
     }
+    if (outcome.status !== InvocationStatus.OK && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message ?? "" });
     return outcome;
+  }
+
+  /**
+   * The pool's acquire in a node-manager.acquire span (attribute: the start kind), with a child for the
+   * start it waited for: container.create (COLD), zygote.fork (HELPER) or prewarm.claim (PREWARM). The
+   * container events the acquire publishes carry this span's context.
+   */
+  #acquire(fn: RunnableFunction, run: RunRequestInit, parent: Context): Promise<Lease> {
+    return inSpan("node-manager.acquire", parent, {}, async (span, ctx) => {
+      const lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs, run);
+      if (span.isRecording()) {
+        const kind = lease.startKind;
+        span.setAttributes({ "faas.start_kind": StartKind[kind], "faas.coldstart": kind === StartKind.COLD, "faas.container": lease.container.id });
+        const phase = START_SPANS[kind];
+        const end = nowMs();
+        if (phase && lease.startupUs > 0n) recordSpan(phase, ctx, end - Number(lease.startupUs) / 1000, end, { "faas.container": lease.container.id });
+      }
+      return lease;
+    });
   }
 
   /** After a restart: learn the prepared functions from image labels, adopt live containers, remove the rest. */

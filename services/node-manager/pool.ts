@@ -64,7 +64,7 @@ export interface Lease {
   readonly result?: RunResponse;
 }
 
-type RunRequestInit = MessageInitShape<typeof RunRequestSchema>;
+export type RunRequestInit = MessageInitShape<typeof RunRequestSchema>;
 
 /** The node cannot fit the container within the wait allowed. */
 export class NoCapacityError extends Error {}

@@ -1,6 +1,7 @@
 // trace-store: persists invocation records and container state changes; answers queries and summaries.
 import { systemClock } from "../../common/clock.js";
 import { connectNats } from "../../common/nats.js";
+import { startTracing } from "../../common/tracing.js";
 import { runService } from "../../common/process.js";
 import { Counter } from "prom-client";
 import { serviceRegistry } from "../../common/metrics.js";
@@ -62,4 +63,4 @@ runService("trace-store", async (logger) => {
       db.close();
     },
   };
-});
+}, { tracing: startTracing });

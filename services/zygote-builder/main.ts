@@ -2,6 +2,7 @@
 // builds the sets' zygote images (on request, on AssignFunction, and the popular set in the background).
 import Docker from "dockerode";
 import { connectNats, publishEvent, subjects, subscribeEvents } from "../../common/nats.js";
+import { startTracing } from "../../common/tracing.js";
 import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
@@ -68,4 +69,4 @@ runService("zygote-builder", async (logger) => {
       await nc.drain();
     },
   };
-});
+}, { tracing: startTracing });

@@ -7,6 +7,7 @@ import { shortId } from "../../../common/ids.js";
 import { connectPeer } from "../../../common/transport.js";
 import { SidecarService } from "../../../gen/faas/sidecar/v1/sidecar_pb.js";
 import { LABELS } from "../labels.js";
+import { RELAY_SOCKET_FILE } from "../otlp-relay.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./runtime.js";
 
 const RUN_DIR_IN_CONTAINER = "/run/faas";
@@ -14,6 +15,7 @@ const SOCKET_IN_CONTAINER = `${RUN_DIR_IN_CONTAINER}/sidecar.sock`;
 /** Injected function code lives under the run directory, next to the socket. */
 const CODE_DIR = "code";
 const SOCKET_FILE = "sidecar.sock";
+const OTLP_DIR_IN_CONTAINER = "/run/faas-otlp";
 
 export interface DockerRuntimeOptions {
   readonly docker: Docker;
@@ -24,14 +26,19 @@ export interface DockerRuntimeOptions {
   /** How long a new container may take until its sidecar answers. */
   readonly startTimeoutMs: number;
   readonly pidsLimit: number;
+  /** Host directory of node-manager's OTLP relay socket (otlp-relay.ts); absent: sidecars do not trace. */
+  readonly otlpRelayDir?: string;
 }
 
 export class DockerRuntime implements SandboxRuntime {
   /** One HTTP/2 session per container, opened by the readiness probe and reused by every call. */
   private readonly channels = new Map<string, Channel>();
 
+  private readonly tracingEnv: Record<string, string>;
+
   constructor(private readonly o: DockerRuntimeOptions) {
     fs.mkdirSync(o.runDir, { recursive: true });
+    this.tracingEnv = o.otlpRelayDir ? { FAAS_OTLP_SOCKET: `${OTLP_DIR_IN_CONTAINER}/${RELAY_SOCKET_FILE}` } : {};
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
@@ -46,7 +53,7 @@ export class DockerRuntime implements SandboxRuntime {
       container = await this.o.docker.createContainer({
         name: `${this.o.namePrefix}-${spec.labels[LABELS.function] ?? "x"}-${dirName}`,
         Image: spec.image,
-        Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER }).map(([k, v]) => `${k}=${v}`),
+        Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER, ...this.tracingEnv }).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         HostConfig: {
           NetworkMode: "none",
@@ -56,7 +63,7 @@ export class DockerRuntime implements SandboxRuntime {
           Memory: bytes,
           MemorySwap: bytes, // no swap: the limit is the limit
           PidsLimit: this.o.pidsLimit,
-          Binds: [`${socketDir}:${RUN_DIR_IN_CONTAINER}`],
+          Binds: [`${socketDir}:${RUN_DIR_IN_CONTAINER}`, ...(this.o.otlpRelayDir ? [`${this.o.otlpRelayDir}:${OTLP_DIR_IN_CONTAINER}:ro`] : [])],
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });

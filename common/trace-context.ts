@@ -1,0 +1,124 @@
+// W3C trace context and spans through the OpenTelemetry API only: what every process (the sidecar's
+// bundle included) uses to continue a trace, open spans and stamp log lines. Without a registered SDK
+// (tracing.ts) all of it is a no-op.
+import { performance } from "node:perf_hooks";
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanOptions,
+  type TextMapGetter,
+  type Tracer,
+} from "@opentelemetry/api";
+
+export { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Context, type Span };
+
+let cachedTracer: Tracer | undefined;
+/** The process's tracer (the no-op one until startTracing registers the SDK). */
+export function tracer(): Tracer {
+  return (cachedTracer ??= trace.getTracer("faas-mesh"));
+}
+
+const headersGetter: TextMapGetter<Headers> = {
+  keys: (h) => [...h.keys()],
+  get: (h, key) => h.get(key) ?? undefined,
+};
+
+/** The context a W3C traceparent continues; the root context when it is absent or malformed. */
+export function contextFromTraceparent(traceparent: string | undefined, tracestate = ""): Context {
+  if (!traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent });
+}
+
+/** The context the traceparent/tracestate headers of a gRPC or Connect request continue. */
+export function contextFromHeaders(headers: Headers): Context {
+  return propagation.extract(ROOT_CONTEXT, headers, headersGetter);
+}
+
+/** The W3C traceparent of a context ("" when it holds no valid span, or tracing is off). */
+export function traceparentOf(ctx: Context): string {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier.traceparent ?? "";
+}
+
+/** Starts a span as a child of parent; returns it and the context it is active in. */
+export function startSpan(name: string, parent: Context, options: SpanOptions = {}): { span: Span; ctx: Context } {
+  const span = tracer().startSpan(name, options, parent);
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
+/** Runs f inside a new span (active, so logs and nested spans see it) and ends the span with f's outcome. */
+export async function inSpan<T>(name: string, parent: Context, options: SpanOptions, f: (span: Span, ctx: Context) => Promise<T>): Promise<T> {
+  const { span, ctx } = startSpan(name, parent, options);
+  try {
+    return await context.with(ctx, () => f(span, ctx));
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** Records a span for a phase already measured, ended at once; returns its context for children. */
+export function recordSpan(name: string, parent: Context, startMs: number, endMs: number, attributes?: Attributes): Context {
+  const span = tracer().startSpan(name, { startTime: startMs, attributes }, parent);
+  span.end(Math.max(startMs, endMs));
+  return trace.setSpan(parent, span);
+}
+
+export function failSpan(span: Span, err: unknown): void {
+  if (!span.isRecording()) return;
+  const message = err instanceof Error ? err.message : String(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  if (err instanceof Error) span.recordException(err);
+}
+
+/** inSpan for synchronous work. */
+export function inSpanSync<T>(name: string, parent: Context, options: SpanOptions, f: () => T): T {
+  const { span, ctx } = startSpan(name, parent, options);
+  try {
+    return context.with(ctx, f);
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** The context active here (the root context outside any span). */
+export function activeContext(): Context {
+  return context.active();
+}
+
+/** Runs f with ctx active (log lines written in it carry its ids). */
+export function withContext<T>(ctx: Context, f: () => T): T {
+  return context.with(ctx, f);
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision, for span times. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The span's trace id; "" for the invalid span of a process that does not trace. */
+export function traceIdOf(span: Span): string {
+  const c = span.spanContext();
+  return trace.isSpanContextValid(c) ? c.traceId : "";
+}
+
+/** The active span's ids, for log lines; empty outside any span. */
+export function activeTraceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const c = span.spanContext();
+  return trace.isSpanContextValid(c) ? { trace_id: c.traceId, span_id: c.spanId } : {};
+}

@@ -1,0 +1,54 @@
+// Tracing configuration: the standard OpenTelemetry variables every service and the sidecar read,
+// validated at start like the rest of the configuration, and the sampler they describe.
+import { bool, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
+
+export const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+export const tracingSchema = {
+  disabled: bool("OTEL_SDK_DISABLED", false, "`true`: no tracing at all (no spans, no trace ids in logs)."),
+  endpoint: str(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "",
+    "OTLP/HTTP base URL (e.g. `http://127.0.0.1:4318`); spans go to `<endpoint>/v1/traces`. Empty and no traces endpoint: spans are made (trace ids in logs and in `ctx.traceparent`) but not exported.",
+  ),
+  tracesEndpoint: str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "Full OTLP/HTTP traces URL; overrides the base endpoint."),
+  sampler: oneOf("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", SAMPLERS, "Which traces are recorded; `parentbased_*` follow the caller's sampled flag."),
+  samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
+} as const;
+
+export type TracingConfig = ConfigOf<typeof tracingSchema>;
+
+export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
+  return loadConfig(tracingSchema, env);
+}
+
+/** Where spans are exported, or undefined when they are not. */
+export function tracesUrl(cfg: TracingConfig): string | undefined {
+  if (cfg.disabled) return undefined;
+  if (cfg.tracesEndpoint) return cfg.tracesEndpoint;
+  if (cfg.endpoint) return `${cfg.endpoint.replace(/\/+$/, "")}/v1/traces`;
+  return undefined;
+}
+
+/** The sampler as data (the SDK objects are built from it in tracing.ts): testable without the SDK. */
+export interface SamplerPlan {
+  /** For new traces (no caller, or a caller whose decision is ignored). */
+  readonly root: "on" | "off" | { ratio: number };
+  /** Follow the caller's sampled flag when there is one. */
+  readonly parentBased: boolean;
+}
+
+export function samplerPlan(cfg: Pick<TracingConfig, "sampler" | "samplerArg">): SamplerPlan {
+  const parentBased = cfg.sampler.startsWith("parentbased_");
+  const kind = cfg.sampler.replace(/^parentbased_/, "");
+  const root = kind === "always_on" ? "on" : kind === "always_off" ? "off" : { ratio: cfg.samplerArg };
+  return { root, parentBased };
+}

@@ -1,0 +1,61 @@
+// The OpenTelemetry SDK of a process, set up from the standard OTEL_* variables (tracing-config.ts):
+// sampler, OTLP/HTTP exporter, W3C propagator. Spans are opened through trace-context.ts. Instrumentation is by hand:
+// an invocation's phases (queue wait, acquire, fork, init, execution) are ours, not a library's, and
+// the hot path must not pay for auto-instrumentation of every socket.
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+} from "@opentelemetry/sdk-trace-node";
+import type * as http from "node:http";
+import { loadTracingConfig, samplerPlan, tracesUrl, type SamplerPlan, type TracingConfig } from "./tracing-config.js";
+
+export interface TracingHandle {
+  /** Spans are recorded and exported (a URL is configured and the SDK is not disabled). */
+  readonly exporting: boolean;
+  /** Exports what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions {
+  readonly config?: TracingConfig;
+  /** Replaces the configured sampler (the sidecar never starts a trace of its own). */
+  readonly sampler?: SamplerPlan;
+  /** Replaces the configured URL. */
+  readonly url?: string;
+  /** How the exporter connects (the sidecar: a Unix socket, its container has no network). */
+  readonly agent?: () => http.Agent;
+}
+
+const NOT_TRACING: TracingHandle = { exporting: false, shutdown: async () => {} };
+
+/**
+ * Registers the SDK for this process. Disabled: nothing is registered and every helper below is a
+ * no-op. Enabled without an exporter: spans are not recorded, but ids are made and propagated, so
+ * logs and functions still see the trace they are part of.
+ */
+export function startTracing(service: string, options: TracingOptions = {}): TracingHandle {
+  const cfg = options.config ?? loadTracingConfig();
+  if (cfg.disabled) return NOT_TRACING;
+  const url = options.url ?? tracesUrl(cfg);
+  const exporter = url ? new OTLPTraceExporter({ url, ...(options.agent ? { httpAgentOptions: options.agent } : {}) }) : undefined;
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ "service.name": `faas-${service}`, "service.namespace": "faas" }),
+    sampler: exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler(),
+    spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
+  });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+  return { exporting: exporter !== undefined, shutdown: () => provider.shutdown() };
+}
+
+function buildSampler(plan: SamplerPlan): Sampler {
+  const root = plan.root === "on" ? new AlwaysOnSampler() : plan.root === "off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(plan.root.ratio);
+  return plan.parentBased ? new ParentBasedSampler({ root }) : root;
+}

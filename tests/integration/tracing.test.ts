@@ -1,0 +1,151 @@
+// One invocation is one trace: a real OTLP/HTTP receiver in this process collects what every service
+// and the sidecar (through node-manager's relay) export, and the test checks the span tree a user reads
+// in Jaeger, the traceparent the function sees, and the trace ids on the log lines of the request.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import test from "ava";
+import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
+import { eventually } from "../helpers/eventually.js";
+import { OtlpReceiver, type ReceivedSpan } from "../helpers/otlp-receiver.js";
+import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CONSUMER = 5;
+
+let receiver: OtlpReceiver;
+const allEnv: Record<string, string> = {};
+test.serial.before(async () => {
+  receiver = await OtlpReceiver.start();
+  Object.assign(allEnv, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_TRACES_SAMPLER: "parentbased_always_on",
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+  });
+});
+// Batching on, so that the dispatch queue's wait is a span of its own.
+const ctx = useMesh(test, { env: { all: allEnv, balancer: { BATCHING_POLICY: "faasbatch", LOG_LEVEL: "debug" }, "node-manager": { LOG_LEVEL: "debug" } } });
+test.after.always(() => receiver?.close());
+
+const COLD_PATH = ["gateway.invoke", "balancer.invoke", "balancer.queue", "balancer.route", "node-manager.invoke", "node-manager.acquire", "container.create", "sidecar.run", "function.execute"];
+
+function waitForSpans(traceId: string, names: readonly string[]): Promise<ReceivedSpan[]> {
+  return eventually(
+    () => {
+      const spans = receiver.trace(traceId);
+      return names.every((n) => spans.some((s) => s.name === n)) && spans;
+    },
+    `spans ${names.join(", ")} of trace ${traceId}`,
+    60_000,
+  );
+}
+
+function only(spans: readonly ReceivedSpan[], name: string): ReceivedSpan {
+  const found = spans.filter((s) => s.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${name} span, got ${found.length}`);
+  return found[0];
+}
+
+test.serial("a cold invocation is one trace: the caller's traceparent, every phase a span in the right place, the function's ctx inside it", async (t) => {
+  await deployFixture(ctx, "echo");
+  const callerTrace = randomBytes(16).toString("hex");
+  const callerSpan = randomBytes(8).toString("hex");
+  const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${callerTrace}-${callerSpan}-01` } });
+  t.is(reply.message.status, InvocationStatus.OK, reply.message.error?.message);
+  t.deepEqual(reply.headers.get("faas-trace-id"), [callerTrace], "the answer names the trace");
+
+  const spans = await waitForSpans(callerTrace, COLD_PATH);
+  const gateway = only(spans, "gateway.invoke");
+  const balancer = only(spans, "balancer.invoke");
+  const queue = only(spans, "balancer.queue");
+  const route = only(spans, "balancer.route");
+  const node = only(spans, "node-manager.invoke");
+  const acquire = only(spans, "node-manager.acquire");
+  const create = only(spans, "container.create");
+  const run = only(spans, "sidecar.run");
+  const exec = only(spans, "function.execute");
+
+  // The tree.
+  t.is(gateway.parentSpanId, callerSpan, "the gateway continues the caller's trace");
+  t.is(balancer.parentSpanId, gateway.spanId);
+  t.is(queue.parentSpanId, balancer.spanId);
+  t.is(route.parentSpanId, balancer.spanId);
+  t.is(node.parentSpanId, route.spanId);
+  t.is(acquire.parentSpanId, node.spanId);
+  t.is(create.parentSpanId, acquire.spanId);
+  t.is(run.parentSpanId, node.spanId);
+  t.is(exec.parentSpanId, run.spanId);
+  const init = spans.find((s) => s.name === "sidecar.init");
+  if (init) t.is(init.parentSpanId, run.spanId, "the import it waited for sits beside main()");
+
+  // Who exported what.
+  t.is(gateway.service, "faas-gateway");
+  t.is(balancer.service, "faas-balancer");
+  t.is(node.service, "faas-node-manager");
+  t.is(exec.service, "faas-sidecar", "the sidecar's own span, relayed from a container without network");
+  t.is(gateway.kind, SPAN_KIND_SERVER);
+
+  // Attributes a user filters on.
+  t.is(acquire.attributes["faas.start_kind"], "COLD");
+  t.is(acquire.attributes["faas.coldstart"], true);
+  t.is(gateway.attributes["faas.start_kind"], "COLD");
+  t.is(gateway.attributes["faas.function"], "echo");
+  t.is(gateway.attributes["faas.container"], reply.message.containerId);
+  t.is(gateway.attributes["faas.node"], reply.message.nodeId);
+  t.is(queue.attributes["faas.batch.size"], 1);
+  t.is(typeof queue.attributes["faas.batch.id"], "string");
+  t.is(exec.attributes["faas.status"], "OK");
+  t.is(exec.attributes["faas.invocation_id"], gateway.attributes["faas.invocation_id"]);
+
+  // Every phase lies inside the gateway's span (one host clock; 1 ms for rounding of measured phases).
+  const slack = 1_000_000n;
+  for (const s of spans.filter((x) => COLD_PATH.includes(x.name))) {
+    t.true(s.startNs + slack >= gateway.startNs && s.endNs <= gateway.endNs + slack, `${s.name} inside gateway.invoke`);
+  }
+  t.true(create.endNs - create.startNs > 10_000_000n, "a container start takes more than 10 ms");
+
+  // The function runs inside function.execute.
+  t.is(parse(reply.message.output).traceparent, `00-${callerTrace}-${exec.spanId}-01`);
+  t.deepEqual(receiver.rejected, []);
+});
+
+test.serial("a warm invocation starts its own trace, its acquire says WARM, and the container events it publishes join it over NATS", async (t) => {
+  const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000 });
+  t.is(reply.message.status, InvocationStatus.OK, reply.message.error?.message);
+  const [traceId] = reply.headers.get("faas-trace-id") as string[];
+  t.regex(traceId, /^[0-9a-f]{32}$/);
+  const spans = await waitForSpans(traceId, ["gateway.invoke", "node-manager.acquire", "function.execute"]);
+  t.is(only(spans, "gateway.invoke").parentSpanId, "", "no caller: the gateway's span is the root");
+  t.is(only(spans, "node-manager.acquire").attributes["faas.start_kind"], "WARM");
+  t.false(spans.some((s) => s.name === "container.create"), "no container was created");
+
+  // A container event published inside the invocation (busy, then idle) is received in its trace.
+  const consumed = await eventually(() => receiver.trace(traceId).find((s) => s.kind === SPAN_KIND_CONSUMER), "a NATS consumer span in the trace", 30_000);
+  t.true(receiver.trace(traceId).some((s) => s.spanId === consumed.parentSpanId && s.service === "faas-node-manager"), "its parent is a node-manager span");
+});
+
+test.serial("log lines written inside a request carry its trace and span ids", async (t) => {
+  const traceId = randomBytes(16).toString("hex");
+  const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
+  t.is(reply.message.status, InvocationStatus.OK);
+  const spans = await waitForSpans(traceId, ["balancer.invoke", "node-manager.invoke"]);
+  const spanIds = new Set(spans.map((s) => s.spanId));
+  // Debug lines are written on every invocation: they must carry the ids of one of the trace's spans.
+  const lines = await eventually(
+    () => {
+      const found = ["balancer", "node-manager"].flatMap((service) =>
+        fs
+          .readFileSync(ctx.mesh.logFile(service as "balancer"), "utf8")
+          .split("\n")
+          .filter((l) => l.includes(traceId))
+          .map((l) => JSON.parse(l) as { service: string; trace_id: string; span_id: string }),
+      );
+      return new Set(found.map((l) => l.service)).size === 2 && found;
+    },
+    "log lines of the trace in the balancer's and node-manager's logs",
+    30_000,
+  );
+  for (const l of lines) {
+    t.is(l.trace_id, traceId);
+    t.true(spanIds.has(l.span_id), `${l.service}'s line names one of the trace's spans`);
+  }
+});
