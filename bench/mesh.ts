@@ -20,6 +20,7 @@ import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { closedLoopRps } from "./throughput.js";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -91,18 +92,7 @@ async function main() {
     }
     lean.close();
 
-    let done = 0;
-    const until = Date.now() + THROUGHPUT_S * 1000;
-    const t0 = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (Date.now() < until) {
-          await invoke("noop");
-          done++;
-        }
-      }),
-    );
-    const throughput = done / (elapsedMs(t0) / 1000);
+    const throughput = await closedLoopRps(() => invoke("noop"), CLIENTS, THROUGHPUT_S);
 
     const dockerP50 = percentile(dockerRun, 50);
     const coldP50 = percentile(cold, 50);

@@ -1,11 +1,11 @@
 // Protobuf events on NATS. Subjects and message types are fixed here so publishers and consumers agree.
-// An event published inside a traced request carries its W3C traceparent in the message headers; the
-// consumer handles it in a span of that trace (a container started for a cold start shows up, as the
-// balancer and trace-store receive it, in the invocation's trace).
+// An event published on the path of a sampled invocation carries its W3C traceparent in the message
+// headers; the consumer handles it in a span of that trace (the container an invocation took shows up,
+// as the balancer and trace-store receive its new state, in the invocation's trace).
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
-import { activeContext, contextFromTraceparent, inSpanSync, SpanKind, traceparentOf } from "./trace-context.js";
+import { contextFromTraceparent, inSpanSync, SpanKind } from "./trace-context.js";
 
 const TRACEPARENT = "traceparent";
 
@@ -35,8 +35,8 @@ export async function connectNats(servers: string, name: string, logger: Logger)
   return nc;
 }
 
-export function publishEvent<D extends DescMessage>(nc: NatsConnection, subject: string, schema: D, event: MessageShape<D>): void {
-  const traceparent = traceparentOf(activeContext());
+/** traceparent: of the sampled trace the event is part of (trace-context.ts sampledTraceparent), or none. */
+export function publishEvent<D extends DescMessage>(nc: NatsConnection, subject: string, schema: D, event: MessageShape<D>, traceparent = ""): void {
   if (!traceparent) return nc.publish(subject, toBinary(schema, event));
   const h = headers();
   h.set(TRACEPARENT, traceparent);

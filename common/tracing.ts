@@ -15,6 +15,7 @@ import {
   type Sampler,
 } from "@opentelemetry/sdk-trace-node";
 import type * as http from "node:http";
+import { SyncContextManager } from "./sync-context-manager.js";
 import { loadTracingConfig, samplerPlan, tracesUrl, type SamplerPlan, type TracingConfig } from "./tracing-config.js";
 
 export interface TracingHandle {
@@ -51,7 +52,8 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
     sampler: exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler(),
     spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  // Contexts are passed explicitly; see sync-context-manager.ts for why not AsyncLocalStorage.
+  provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
   return { exporting: exporter !== undefined, shutdown: () => provider.shutdown() };
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian machine with Node 20 needs, run as root, idempotent: Debian packages
-# (Docker engine, nats-server), npm dependencies, a running Docker engine, the build, and the images.
+# (Docker engine, nats-server, docker-compose), npm dependencies, a running Docker engine, the build, and the images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v nats-server >/dev/null 2>&1 || need_apt+=(nats-server)
+# docker compose (the plugin) where it exists; Debian's docker-compose otherwise (the compose smoke test).
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive

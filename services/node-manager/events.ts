@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { nowUnixUs } from "../../common/clock.js";
 import { publishEvent, subjects } from "../../common/nats.js";
+import { sampledTraceparent } from "../../common/trace-context.js";
 import { ContainerStateChangedSchema, NodeHeartbeatSchema, type ContainerStateChanged } from "../../gen/faas/events/v1/events_pb.js";
 import { ContainerState, type Transition } from "./container.js";
 import type { ContainerPool } from "./pool.js";
@@ -11,7 +12,7 @@ import type { ContainerPool } from "./pool.js";
 export class NodeEvents {
   private sequence = 0n;
   /** Transitions not yet published: they go out after the current turn, in order. */
-  private pending: ContainerStateChanged[] = [];
+  private pending: { event: ContainerStateChanged; traceparent: string }[] = [];
 
   constructor(
     private readonly nc: NatsConnection,
@@ -26,8 +27,10 @@ export class NodeEvents {
   containerChanged(t: Transition): void {
     const c = t.container;
     if (this.pending.length === 0) setImmediate(() => this.flush());
-    this.pending.push(
-      create(ContainerStateChangedSchema, {
+    this.pending.push({
+      // Taken now, on the invocation's path: the publish is a turn later, outside its context.
+      traceparent: sampledTraceparent(),
+      event: create(ContainerStateChangedSchema, {
         nodeId: this.nodeId,
         containerId: c.id,
         function: c.functionName,
@@ -41,13 +44,13 @@ export class NodeEvents {
         packages: c.packageList as string[],
         startKind: c.startKind,
       }),
-    );
+    });
   }
 
   private flush(): void {
     const events = this.pending;
     this.pending = [];
-    for (const e of events) publishEvent(this.nc, subjects.containers(this.nodeId), ContainerStateChangedSchema, e);
+    for (const e of events) publishEvent(this.nc, subjects.containers(this.nodeId), ContainerStateChangedSchema, e.event, e.traceparent);
   }
 
   heartbeat(pool: ContainerPool, address: string): void {

@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../../common/logger.js";
-import { contextFromTraceparent, failSpan, inSpan, nowMs, recordSpan, SpanKind, SpanStatusCode, traceparentOf, type Context, type Span } from "../../common/trace-context.js";
+import { contextFromTraceparent, failSpan, inSpan, nowMs, recordSpan, SpanKind, SpanStatusCode, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import type { Clock } from "../../common/clock.js";
 import {
   FunctionErrorSchema,
@@ -116,7 +116,7 @@ export class Node {
     outcome.startKind = lease.startKind;
     outcome.containerId = lease.container.id;
     if (span.isRecording()) span.setAttributes({ "faas.start_kind": StartKind[lease.startKind], "faas.container": lease.container.id });
-    this.o.logger.debug({ invocation: req.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[lease.startKind] }, "container acquired");
+    if (this.o.logger.isLevelEnabled("debug")) withContext(ctx, () => this.o.logger.debug({ invocation: req.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[lease.startKind] }, "container acquired"));
     try {
       // A lent container's fork may have run it already.
       const r =
@@ -142,7 +142,7 @@ export class Node {
         throw e;
       }
       this.o.pool.release(lease.container, true);
-      this.o.logger.warn({ container: lease.container.id, invocation: req.invocationId, err: e.message }, "sidecar call failed; container removed");
+      withContext(ctx, () => this.o.logger.warn({ container: lease.container.id, invocation: req.invocationId, err: e.message }, "sidecar call failed; container removed"));
       outcome.status = InvocationStatus.PLATFORM_ERROR;
       outcome.error = create(FunctionErrorSchema, { type: "ContainerFailed", message: `container ${lease.container.id} failed: ${e.rawMessage}` });
       outcome.timings = create(TimingsSchema, { queuedUs: lease.queuedUs, startupUs: lease.startupUs });

@@ -1,10 +1,13 @@
 // GET /metrics of every service, scraped from a real mesh after one invocation: each parses as Prometheus
 // text and counts what happened (the invocation, its phases, the container it started, its record).
+import * as fs from "node:fs";
+import * as path from "node:path";
 import test from "ava";
 import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import { eventually } from "../helpers/eventually.js";
 import { parsePrometheusText, sampleSum, type Sample } from "../helpers/prometheus-text.js";
 import { deployFixture, json, useMesh } from "../helpers/test-mesh.js";
+import { REPO_ROOT } from "../../scripts/local-mesh.js";
 
 const ctx = useMesh(test);
 const SERVICES = ["gateway", "balancer", "node-manager", "trace-store", "zygote-builder"] as const;
@@ -48,6 +51,27 @@ test.serial("every service's /metrics parses, and counts one invocation from gat
     const prefix = `faas_${service.replace(/-/g, "_")}_`;
     t.true(sampleSum(samples, `${prefix}process_cpu_seconds_total`)! > 0, `${service} reports its process`);
     t.true(samples.every((s) => s.labels.service === service), `${service} labels its samples`);
+  }
+});
+
+test.serial("every metric the Grafana dashboard plots and every target Prometheus scrapes is one the services serve", async (t) => {
+  // Declared (# TYPE), so that series with no sample yet (batching is off in this mesh) count too.
+  const served = new Set<string>();
+  for (const service of SERVICES) {
+    const text = await (await fetch(`${ctx.mesh.url(service)}/metrics`)).text();
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      served.add(name);
+      if (type === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) served.add(name + suffix);
+    }
+  }
+  const dashboard = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "observability/grafana/dashboards/faas-mesh.json"), "utf8")) as { panels: { title: string; targets: { expr: string }[] }[] };
+  const plotted = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((x) => x.expr.match(/faas_[a-z_]+/g) ?? [])));
+  t.true(plotted.size >= 8);
+  for (const name of plotted) t.true(served.has(name), `${name} (dashboard) is served`);
+  // The scrape config names each service at its default port.
+  const prometheus = fs.readFileSync(path.join(REPO_ROOT, "observability/prometheus.yml"), "utf8");
+  for (const [service, port] of [["gateway", 7100], ["balancer", 7101], ["node-manager", 7102], ["zygote-builder", 7103], ["trace-store", 7104]] as const) {
+    t.true(prometheus.includes(`"${service}:${port}"`), `prometheus scrapes ${service}:${port}`);
   }
 });
 

@@ -118,7 +118,7 @@ test.serial("a warm invocation starts its own trace, its acquire says WARM, and 
   t.is(only(spans, "node-manager.acquire").attributes["faas.start_kind"], "WARM");
   t.false(spans.some((s) => s.name === "container.create"), "no container was created");
 
-  // A container event published inside the invocation (busy, then idle) is received in its trace.
+  // The container event published inside the invocation (the container it took went busy) is received in its trace.
   const consumed = await eventually(() => receiver.trace(traceId).find((s) => s.kind === SPAN_KIND_CONSUMER), "a NATS consumer span in the trace", 30_000);
   t.true(receiver.trace(traceId).some((s) => s.spanId === consumed.parentSpanId && s.service === "faas-node-manager"), "its parent is a node-manager span");
 });

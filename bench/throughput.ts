@@ -1,0 +1,16 @@
+// Closed-loop throughput: `clients` callers, each invoking again as soon as its last call returned,
+// for `seconds`. Shared by the benchmarks that report throughput_rps.
+export async function closedLoopRps(call: () => Promise<unknown>, clients: number, seconds: number): Promise<number> {
+  let done = 0;
+  const until = Date.now() + seconds * 1000;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < until) {
+        await call();
+        done++;
+      }
+    }),
+  );
+  return done / (Number(process.hrtime.bigint() - t0) / 1e9);
+}

@@ -1,0 +1,132 @@
+// `npm run bench:tracing`: what tracing costs the mesh's warm throughput, in one run. The same mesh is
+// started three ways, in alternating rounds so that drift of the machine hits all three alike:
+//   off       OTEL_SDK_DISABLED=true: no SDK at all (the reference)
+//   sampled   the default: parent-based, 10% of new traces recorded and exported
+//   all       every trace recorded and exported (parentbased_always_on)
+// Spans go over OTLP/HTTP to a sink in this process that reads and counts the requests (a collector's
+// receiving end, without its storage). Prints JSON: throughput_rps per mode (median of the rounds),
+// warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98).
+// Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readFunctionDir } from "../client/function-dir.js";
+import { createGrpcJsClient } from "../client/grpc-js.js";
+import { nearestRank, sortedCopy } from "../common/percentiles.js";
+import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
+import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
+import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { closedLoopRps } from "./throughput.js";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const ROUNDS = env("BENCH_ROUNDS", 3);
+const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 1500);
+const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
+const CLIENTS = env("BENCH_CLIENTS", 64);
+const WARM_CALLS = 1000;
+
+type Mode = "off" | "sampled" | "all";
+const MODES: Mode[] = ["off", "sampled", "all"];
+
+/** An OTLP/HTTP endpoint that reads every export and counts it. */
+async function startSink(): Promise<{ endpoint: string; exports: () => number; bytes: () => number; close: () => void }> {
+  let exports = 0;
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    req.on("data", (c: Buffer) => (bytes += c.length));
+    req.on("end", () => {
+      exports++;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    exports: () => exports,
+    bytes: () => bytes,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+function modeEnv(mode: Mode, endpoint: string): Record<string, string> {
+  if (mode === "off") return { OTEL_SDK_DISABLED: "true" };
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" };
+}
+
+async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...modeEnv(mode, endpoint) } } });
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  try {
+    await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
+    const payload = new TextEncoder().encode("{}");
+    const invoke = async () => {
+      const r = (await gateway.invoke({ function: "noop", payload }, { timeoutMs: 120_000 })).message;
+      if (r.status !== InvocationStatus.OK) throw new Error(`noop: ${InvocationStatus[r.status]} ${r.error?.message}`);
+    };
+    for (let i = 0; i < WARMUP_CALLS; i++) await invoke();
+    const warm: number[] = [];
+    for (let i = 0; i < WARM_CALLS; i++) {
+      const t0 = process.hrtime.bigint();
+      await invoke();
+      warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const rps = await closedLoopRps(invoke, CLIENTS, THROUGHPUT_S);
+    return { rps, warmP50: nearestRank(sortedCopy(warm), 50) };
+  } finally {
+    gateway.close();
+    await mesh.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const sink = await startSink();
+  const results: Record<Mode, { rps: number[]; warmP50: number[] }> = { off: { rps: [], warmP50: [] }, sampled: { rps: [], warmP50: [] }, all: { rps: [], warmP50: [] } };
+  const exportsBefore: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
+  const exportsOf: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of MODES) {
+        exportsBefore[mode] = sink.exports();
+        const r = await measure(mode, sink.endpoint);
+        exportsOf[mode] += sink.exports() - exportsBefore[mode];
+        results[mode].rps.push(r.rps);
+        results[mode].warmP50.push(r.warmP50);
+        console.error(`round ${round + 1}/${ROUNDS} ${mode}: ${Math.round(r.rps)} rps, warm p50 ${r.warmP50.toFixed(3)} ms`);
+      }
+    }
+  } finally {
+    sink.close();
+  }
+  const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
+  const rps = (m: Mode) => median(results[m].rps);
+  console.log(
+    JSON.stringify(
+      {
+        throughput_rps_off: Math.round(rps("off")),
+        throughput_rps_sampled_10pct: Math.round(rps("sampled")),
+        throughput_rps_all: Math.round(rps("all")),
+        sampled_10pct_vs_off: Number((rps("sampled") / rps("off")).toFixed(3)),
+        all_vs_off: Number((rps("all") / rps("off")).toFixed(3)),
+        warm_ms_p50: { off: Number(median(results.off.warmP50).toFixed(3)), sampled_10pct: Number(median(results.sampled.warmP50).toFixed(3)), all: Number(median(results.all.warmP50).toFixed(3)) },
+        otlp_exports_received: exportsOf,
+        rounds: { off: results.off.rps.map(Math.round), sampled_10pct: results.sampled.rps.map(Math.round), all: results.all.rps.map(Math.round) },
+        samples: { rounds: ROUNDS, warmup: WARMUP_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
+        machine: { cpus: os.cpus().length, node: process.version },
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// Tracing's pure parts: the OTEL_* configuration, the sampler it describes, the synchronous context
+// manager, and the hops of an unsampled trace costing no span.
+import test from "ava";
+import { context, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { ConfigError } from "../../common/config.js";
+import { SyncContextManager } from "../../common/sync-context-manager.js";
+import { recordSpan, startSpan } from "../../common/trace-context.js";
+import { loadTracingConfig, samplerPlan, tracesUrl } from "../../common/tracing-config.js";
+
+test("defaults: parent-based 10% sampling, nothing exported without an endpoint", (t) => {
+  const cfg = loadTracingConfig({});
+  t.is(cfg.sampler, "parentbased_traceidratio");
+  t.is(cfg.samplerArg, 0.1);
+  t.deepEqual(samplerPlan(cfg), { root: { ratio: 0.1 }, parentBased: true });
+  t.is(tracesUrl(cfg), undefined);
+});
+
+test("the traces URL: the base endpoint plus /v1/traces, the traces endpoint as given, none when disabled", (t) => {
+  t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318/" })), "http://jaeger:4318/v1/traces");
+  t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:9999/traces" })), "http://b:9999/traces");
+  t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_SDK_DISABLED: "true" })), undefined);
+});
+
+test("every standard sampler name maps to its plan", (t) => {
+  const plan = (sampler: string, arg?: string) => samplerPlan(loadTracingConfig({ OTEL_TRACES_SAMPLER: sampler, ...(arg ? { OTEL_TRACES_SAMPLER_ARG: arg } : {}) }));
+  t.deepEqual(plan("always_on"), { root: "on", parentBased: false });
+  t.deepEqual(plan("always_off"), { root: "off", parentBased: false });
+  t.deepEqual(plan("traceidratio", "0.25"), { root: { ratio: 0.25 }, parentBased: false });
+  t.deepEqual(plan("parentbased_always_on"), { root: "on", parentBased: true });
+  t.deepEqual(plan("parentbased_always_off"), { root: "off", parentBased: true });
+});
+
+test("a bad sampler or ratio stops the start with the variable named", (t) => {
+  const e1 = t.throws(() => loadTracingConfig({ OTEL_TRACES_SAMPLER: "sometimes" }), { instanceOf: ConfigError });
+  t.regex(e1.problems[0], /^OTEL_TRACES_SAMPLER must be one of/);
+  const e2 = t.throws(() => loadTracingConfig({ OTEL_TRACES_SAMPLER_ARG: "1.5" }), { instanceOf: ConfigError });
+  t.regex(e2.problems[0], /^OTEL_TRACES_SAMPLER_ARG must be in \[0, 1\]/);
+});
+
+test("the sync context manager: active inside with(), restored after, also when fn throws", (t) => {
+  const m = new SyncContextManager();
+  const key = Symbol("k");
+  const a = ROOT_CONTEXT.setValue(key, "a");
+  const b = ROOT_CONTEXT.setValue(key, "b");
+  t.is(m.active(), ROOT_CONTEXT);
+  m.with(a, () => {
+    t.is(m.active().getValue(key), "a");
+    m.with(b, () => t.is(m.active().getValue(key), "b"));
+    t.is(m.active().getValue(key), "a");
+  });
+  t.throws(() => m.with(b, () => { throw new Error("x"); }));
+  t.is(m.active(), ROOT_CONTEXT);
+  const bound = m.bind(a, () => m.active().getValue(key));
+  t.is(bound(), "a");
+});
+
+test("children of an unsampled span are that span: no span made, the same traceparent goes on", (t) => {
+  const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.NONE });
+  const child = startSpan("node-manager.invoke", unsampled);
+  t.is(child.ctx, unsampled);
+  t.is(child.span.spanContext().spanId, "b7ad6b7169203331");
+  t.is(recordSpan("balancer.queue", unsampled, 0, 1), unsampled);
+  // Without the SDK the API is a no-op: a sampled parent gets a non-recording child, and nothing breaks.
+  const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED });
+  t.false(startSpan("x", sampled).span.isRecording());
+  t.is(context.active(), ROOT_CONTEXT);
+});
