@@ -9,6 +9,7 @@ import { nodeManagerSchema } from "../services/node-manager/config.js";
 import { traceStoreSchema } from "../services/trace-store/config.js";
 import { zygoteBuilderSchema } from "../services/zygote-builder/config.js";
 import { sidecarSchema } from "../sidecar/config.js";
+import { tracingSchema } from "../common/tracing-config.js";
 import { REPO_ROOT } from "./local-mesh.js";
 
 export const CONFIG_SCHEMAS: ReadonlyArray<readonly [string, Schema]> = [
@@ -18,6 +19,7 @@ export const CONFIG_SCHEMAS: ReadonlyArray<readonly [string, Schema]> = [
   ["zygote-builder", zygoteBuilderSchema],
   ["trace-store", traceStoreSchema],
   ["sidecar (set by node-manager inside each container)", sidecarSchema],
+  ["tracing (every service; the standard OpenTelemetry variables)", tracingSchema],
 ];
 
 export function configDocs(): string {
