@@ -11,7 +11,7 @@ export interface Stoppable {
 
 export interface ServiceOptions {
   /** Sets up tracing before the service starts (common/tracing.ts; the sidecar loads its SDK lazily). */
-  readonly tracing?: (service: string) => TracingHandle | Promise<TracingHandle>;
+  readonly tracing?: (service: string) => TracingHandle | undefined | Promise<TracingHandle | undefined>;
 }
 
 export function runService(name: string, start: (logger: Logger) => Promise<Stoppable>, options: ServiceOptions = {}): void {

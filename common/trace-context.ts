@@ -32,9 +32,9 @@ const headersGetter: TextMapGetter<Headers> = {
 };
 
 /** The context a W3C traceparent continues; the root context when it is absent or malformed. */
-export function contextFromTraceparent(traceparent: string | undefined, tracestate = ""): Context {
+export function contextFromTraceparent(traceparent: string | undefined): Context {
   if (!traceparent) return ROOT_CONTEXT;
-  return propagation.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent });
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
 }
 
 /** The context the traceparent/tracestate headers of a gRPC or Connect request continue. */
@@ -109,11 +109,6 @@ export function inSpanSync<T>(name: string, parent: Context, options: SpanOption
   } finally {
     span.end();
   }
-}
-
-/** The context active here (the root context outside any span). */
-export function activeContext(): Context {
-  return context.active();
 }
 
 /** Runs f with ctx active (log lines written in it carry its ids). */

@@ -19,8 +19,6 @@ import { SyncContextManager } from "./sync-context-manager.js";
 import { loadTracingConfig, samplerPlan, tracesUrl, type SamplerPlan, type TracingConfig } from "./tracing-config.js";
 
 export interface TracingHandle {
-  /** Spans are recorded and exported (a URL is configured and the SDK is not disabled). */
-  readonly exporting: boolean;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }
@@ -35,7 +33,7 @@ export interface TracingOptions {
   readonly agent?: () => http.Agent;
 }
 
-const NOT_TRACING: TracingHandle = { exporting: false, shutdown: async () => {} };
+const NOT_TRACING: TracingHandle = { shutdown: async () => {} };
 
 /**
  * Registers the SDK for this process. Disabled: nothing is registered and every helper below is a
@@ -54,7 +52,7 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   });
   // Contexts are passed explicitly; see sync-context-manager.ts for why not AsyncLocalStorage.
   provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
-  return { exporting: exporter !== undefined, shutdown: () => provider.shutdown() };
+  return { shutdown: () => provider.shutdown() };
 }
 
 function buildSampler(plan: SamplerPlan): Sampler {

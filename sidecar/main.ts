@@ -81,4 +81,4 @@ runService("sidecar", async (logger) => {
       await roles.stop();
     },
   };
-}, { tracing: () => startSidecarTracing(process.env.FAAS_OTLP_SOCKET ?? "") });
+}, { tracing: () => startSidecarTracing(loadSidecarConfig().otlpSocket) });

@@ -122,10 +122,9 @@ export class Dispatcher {
     this.#clearTimer(d);
     const delay = due - this.o.clock.now();
     d.timerAt = due;
-    // The timer would run in the context of the invocation that set it; a batch is no one invocation's.
     const fire = () => {
       d.timer = undefined;
-      withContext(ROOT_CONTEXT, () => this.#flush(d));
+      this.#flush(d);
     };
     d.timer = delay <= 0 ? setImmediate(fire) : setTimeout(fire, delay);
   }
@@ -165,6 +164,7 @@ export class Dispatcher {
     // A pure function's identical payloads run once; their copies are answered with the run's outcome.
     const { runs, copiesOf } = fn.pure ? groupIdenticalPayloads(piece, (m) => m.req.payload) : { runs: piece, copiesOf: new Map<Member, Member[]>() };
     const waiting = new Map(runs.map((m) => [m.req.invocationId, m]));
+    const spans = new MemberSpans(batchId, batchSize, degree);
     const answer = (m: Member, outcome: InvocationOutcome) => {
       spans.end(m);
       m.resolve(outcome);
@@ -181,7 +181,6 @@ export class Dispatcher {
     };
     const seen: InvocationOutcome[] = [];
     let done: (() => void) | undefined;
-    const spans = new MemberSpans(batchId, batchSize, degree);
     try {
       const placement = place(this.o.view, this.o.functions, fn, ref.limits.maxConcurrency);
       done = placement.done;

@@ -90,7 +90,7 @@ export class Invoker {
     const elapsed = stopwatch();
     let outcome: InvocationOutcome;
     try {
-      outcome = await withContext(traced.ctx, () => this.#callBalancer(invocationId, spec, payload, traceparentOf(traced.ctx)));
+      outcome = await this.#callBalancer(invocationId, spec, payload, traceparentOf(traced.ctx));
     } catch (err) {
       const e = ConnectError.from(err);
       failSpan(traced.span, err);

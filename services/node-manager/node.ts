@@ -154,7 +154,8 @@ export class Node {
   /**
    * The pool's acquire in a node-manager.acquire span (attribute: the start kind), with a child for the
    * start it waited for: container.create (COLD), zygote.fork (HELPER) or prewarm.claim (PREWARM). The
-   * container events the acquire publishes carry this span's context.
+   * container events the pool publishes on the acquire's synchronous path (a warm container taken) carry
+   * this span's context.
    */
   #acquire(fn: RunnableFunction, run: RunRequestInit, parent: Context): Promise<Lease> {
     return inSpan("node-manager.acquire", parent, {}, async (span, ctx) => {
