@@ -35,7 +35,7 @@ const payload = new TextEncoder().encode("{}");
 async function withMesh<T>(nodeManagerEnv: Record<string, string>, body: (mesh: LocalMesh, gateway: GrpcJsClient<typeof GatewayService>) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-fork-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, "node-manager": nodeManagerEnv } });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   let ok = false;
   try {
     const out = await body(mesh, gateway);

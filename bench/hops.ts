@@ -29,7 +29,7 @@ async function time(label: string, n: number, f: () => Promise<unknown>) {
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-hops-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" } } });
-  const gw = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gw = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const spec = readFunctionDir(path.join(REPO_ROOT, "functions/noop"));
   const deployed = (await gw.deployFunction(spec, { timeoutMs: 600_000 })).message;
   const payload = new TextEncoder().encode("{}");
@@ -41,10 +41,10 @@ async function main() {
   const nm = lean(mesh.url("node-manager"));
   let i = 0;
   await time("gateway (grpc-js)", 2000, () => gw.invoke({ function: "noop", payload }));
-  await time("gateway (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "noop", payload }));
+  await time("gateway (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "noop", payload }, { headers: mesh.auth }));
   await time("gateway getFunction (grpc-js)", 2000, () => gw.getFunction({ name: "noop" }));
-  await time("gateway getFunction (lean)", 2000, () => gwLean.call(GatewayService.method.getFunction, { name: "noop" }));
-  await time("gateway unknown fn (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "nope", payload }).catch(() => {}));
+  await time("gateway getFunction (lean)", 2000, () => gwLean.call(GatewayService.method.getFunction, { name: "noop" }, { headers: mesh.auth }));
+  await time("gateway unknown fn (lean)", 2000, () => gwLean.call(GatewayService.method.invoke, { function: "nope", payload }, { headers: mesh.auth }).catch(() => {}));
   await time("balancer unknown fn (lean)", 2000, () => bal.call(BalancerService.method.invoke, { invocationId: `b${i++}`, function: { ...fnRef, name: "nope" }, payload }).catch(() => {}));
   await time("balancer (lean)", 2000, () => bal.call(BalancerService.method.invoke, { invocationId: `b${i++}`, function: fnRef, payload }));
   await time("node-manager (lean)", 2000, () => nm.call(NodeManagerService.method.invoke, { invocationId: `n${i++}`, function: fnRef, payload }));

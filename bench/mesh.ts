@@ -49,7 +49,7 @@ async function dockerRunMs(): Promise<number[]> {
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" } } });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   try {
     const noop = path.join(REPO_ROOT, "functions/noop");
     const payload = new TextEncoder().encode("{}");
@@ -82,11 +82,11 @@ async function main() {
     }
 
     const lean = new GrpcUnaryClient(mesh.gatewayUrl);
-    for (let i = 0; i < WARMUP_CALLS; i++) await lean.call(GatewayService.method.invoke, { function: "noop", payload });
+    for (let i = 0; i < WARMUP_CALLS; i++) await lean.call(GatewayService.method.invoke, { function: "noop", payload }, { headers: mesh.auth });
     const warmLean: number[] = [];
     for (let i = 0; i < WARM_CALLS; i++) {
       const t0 = process.hrtime.bigint();
-      const r = await lean.call(GatewayService.method.invoke, { function: "noop", payload });
+      const r = await lean.call(GatewayService.method.invoke, { function: "noop", payload }, { headers: mesh.auth });
       warmLean.push(elapsedMs(t0));
       if (r.status !== InvocationStatus.OK) throw new Error(`noop: ${InvocationStatus[r.status]}`);
     }

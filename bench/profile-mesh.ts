@@ -33,7 +33,7 @@ async function main() {
   const names = ["gateway", "balancer", "node-manager"] as const;
   const nodeArgs = Object.fromEntries(names.map((s) => [s, ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, s)}`]]));
   const mesh = await LocalMesh.start({ dir: outDir, env: { all: { LOG_LEVEL: "warn" } }, nodeArgs });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const payload = new TextEncoder().encode("{}");
   await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
   for (let i = 0; i < 500; i++) await gateway.invoke({ function: "noop", payload });

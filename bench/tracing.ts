@@ -61,7 +61,7 @@ function modeEnv(mode: Mode, endpoint: string): Record<string, string> {
 async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...modeEnv(mode, endpoint) } } });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   try {
     await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
     const payload = new TextEncoder().encode("{}");

@@ -31,7 +31,13 @@ export class GrpcCallError extends Error {
   }
 }
 
-export function createGrpcJsClient<S extends DescService>(service: S, address: string, channelOptions: grpc.ChannelOptions = {}): GrpcJsClient<S> {
+export interface GrpcClientOptions {
+  /** Sent with every call (per-call metadata adds to it), e.g. the gateway's `authorization: Bearer <key>`. */
+  readonly metadata?: Record<string, string>;
+  readonly channel?: grpc.ChannelOptions;
+}
+
+export function createGrpcJsClient<S extends DescService>(service: S, address: string, clientOptions: GrpcClientOptions = {}): GrpcJsClient<S> {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
     if (m.methodKind !== "unary") continue;
@@ -49,7 +55,7 @@ export function createGrpcJsClient<S extends DescService>(service: S, address: s
   const client = new Ctor(address.replace(/^https?:\/\//, ""), grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": 256 * 1024 * 1024,
     "grpc.max_send_message_length": 256 * 1024 * 1024,
-    ...channelOptions,
+    ...clientOptions.channel,
   });
   const out: Record<string, unknown> = { close: () => client.close() };
   for (const m of service.methods) {
@@ -58,11 +64,16 @@ export function createGrpcJsClient<S extends DescService>(service: S, address: s
     out[m.localName] = (request: unknown, options: GrpcCallOptions = {}) =>
       new Promise((resolve, reject) => {
         const metadata = new grpc.Metadata();
-        for (const [k, v] of Object.entries(options.metadata ?? {})) metadata.set(k, v);
+        for (const [k, v] of Object.entries({ ...clientOptions.metadata, ...options.metadata })) metadata.set(k, v);
         let headers: grpc.Metadata | undefined;
         const callOptions: grpc.CallOptions = options.timeoutMs ? { deadline: Date.now() + options.timeoutMs } : {};
         const c = call(request, metadata, callOptions, (err: grpc.ServiceError | null, message: unknown) => {
-          if (err) reject(new GrpcCallError(err.code, err.details, headers ?? err.metadata));
+          if (err) {
+            // Trailers too: an error's own metadata (e.g. retry-after-ms) rides there.
+            const all = headers ? headers.clone() : new grpc.Metadata();
+            if (err.metadata) all.merge(err.metadata);
+            reject(new GrpcCallError(err.code, err.details, all));
+          }
           else resolve({ message, headers: headers ?? new grpc.Metadata() });
         });
         c.on("metadata", (md: grpc.Metadata) => (headers = md));

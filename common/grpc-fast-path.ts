@@ -13,6 +13,7 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EnvelopeParser, envelope } from "./grpc-frames.js";
 import { multiplexedMethods } from "./multiplexed-methods.js";
+import { MAX_TIMER_MS } from "./deadline-headers.js";
 
 /** A service and its implementation, as given to serve(). */
 export interface ServiceBinding {
@@ -48,12 +49,15 @@ const GRPC_CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"
 const TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const RESERVED_HEADERS = /^(:|content-type$|content-length$|grpc-|te$|connection$|transfer-encoding$|keep-alive$|host$)/;
 
-/** Parses a grpc-timeout header ("250m", "1S") into milliseconds; undefined when absent or malformed. */
+/**
+ * Parses a grpc-timeout header ("250m", "1S") into milliseconds; undefined when absent or malformed.
+ * At most MAX_TIMER_MS (a longer one would make a Node timer fire at once).
+ */
 export function parseGrpcTimeout(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const m = /^(\d{1,8})([HMSmun])$/.exec(value);
   if (!m) return undefined;
-  return Number(m[1]) * TIMEOUT_UNITS[m[2]];
+  return Math.min(Number(m[1]) * TIMEOUT_UNITS[m[2]], MAX_TIMER_MS);
 }
 
 /**

@@ -11,6 +11,8 @@ import { envelope } from "./grpc-frames.js";
 export interface UnaryClientOptions {
   /** Largest response message accepted. */
   readonly readMaxBytes?: number;
+  /** Sent on every request (e.g. the mesh's internal secret). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const {
@@ -26,6 +28,7 @@ export class GrpcUnaryClient {
   readonly #authority: string;
   readonly #socketPath: string | undefined;
   readonly #readMaxBytes: number;
+  readonly #headers: Readonly<Record<string, string>>;
   #closed = false;
   /** Calls in flight: while there are any the session keeps the process alive, and not otherwise. */
   #active = 0;
@@ -35,6 +38,7 @@ export class GrpcUnaryClient {
     this.#socketPath = url.startsWith("unix:") ? url.slice("unix:".length) : undefined;
     this.#authority = this.#socketPath ? "http://localhost" : url;
     this.#readMaxBytes = options.readMaxBytes ?? 4 * 1024 * 1024;
+    this.#headers = options.headers ?? {};
   }
 
   call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
@@ -43,6 +47,7 @@ export class GrpcUnaryClient {
     const frame = envelope(toBinary(method.input, message as MessageShape<I>));
 
     const headers: http2.OutgoingHttpHeaders = {
+      ...this.#headers,
       [HTTP2_HEADER_METHOD]: "POST",
       [HTTP2_HEADER_PATH]: `/${method.parent.typeName}/${method.name}`,
       [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",
@@ -141,6 +146,7 @@ export class GrpcUnaryClient {
     try {
       session = this.#getSession();
       stream = session.request({
+        ...this.#headers,
         [HTTP2_HEADER_METHOD]: "POST",
         [HTTP2_HEADER_PATH]: path,
         [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",

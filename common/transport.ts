@@ -4,12 +4,15 @@ import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { GrpcUnaryClient } from "./grpc-unary-client.js";
+import { INTERNAL_SECRET_HEADER } from "./internal-auth.js";
 import { MultiplexedCaller } from "./multiplexed-client.js";
 import { multiplexedMethods } from "./multiplexed-methods.js";
 
 export interface PeerOptions {
   readonly readMaxBytes?: number;
   readonly writeMaxBytes?: number;
+  /** The mesh's FAAS_INTERNAL_SECRET, sent on every call when set. */
+  readonly internalSecret?: string;
 }
 
 export interface Peer<S extends DescService> {
@@ -37,9 +40,10 @@ export function connectPeer<S extends DescService>(service: S, url: string, opti
     sessionManager,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
+    interceptors: options.internalSecret ? [(next) => (req) => (req.header.set(INTERNAL_SECRET_HEADER, options.internalSecret!), next(req))] : [],
   });
   const client = createClient(service, transport) as Record<string, unknown>;
-  const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes });
+  const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes, headers: options.internalSecret ? { [INTERNAL_SECRET_HEADER]: options.internalSecret } : undefined });
   const multiplexed = multiplexedMethods(service);
   const callers: MultiplexedCaller[] = [];
   for (const method of service.methods) {

@@ -88,7 +88,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `faas-burst-${policy}-`));
   const { batching, node } = BURST_POLICIES[policy] ?? { batching: policy, node: {} };
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" }, balancer: { BATCHING_POLICY: batching, ...o.env }, "node-manager": { ...node, ...o.env } } });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
   try {
     const spec = readFunctionDir(functionDir(o.fn), { maxConcurrency: o.concurrency, workers: o.workers });
@@ -121,12 +121,12 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
     if (firstError) process.stderr.write(`${policy}: ${errors} of ${o.n} failed; the first: ${firstError}\n`);
     const untilUs = BigInt(Date.now()) * 1000n;
     // Records and container events arrive a little after the answers.
-    let summary = (await traceStore.summarize({ filter: { function: name, sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
+    let summary = (await traceStore.summarize({ filter: { function: mesh.qualified(name), sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
     for (let i = 0; i < 100 && Number(summary.invocations) < o.n; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      summary = (await traceStore.summarize({ filter: { function: name, sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
+      summary = (await traceStore.summarize({ filter: { function: mesh.qualified(name), sinceUnixUs: sinceUs, untilUnixUs: untilUs } })).message;
     }
-    const { message } = await traceStore.queryInvocations({ filter: { function: name, sinceUnixUs: sinceUs }, limit: 10_000 });
+    const { message } = await traceStore.queryInvocations({ filter: { function: mesh.qualified(name), sinceUnixUs: sinceUs }, limit: 10_000 });
     let slowestColdStartupMs = 0;
     let slowestExecMs = 0;
     const executions: ExecutionInterval[] = [];

@@ -115,7 +115,7 @@ async function prepareAssignments(workload: Workload, suite: readonly BenchFunct
   const prepMesh = async (fns: readonly BenchFunction[]) => {
     if (!mesh) {
       mesh = await LocalMesh.start({ dir: path.join(o.outDir, "calibration"), env: { all: { LOG_LEVEL: "warn" } } });
-      gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+      gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
     }
     await deploySuite(gateway!, fns.filter((f) => !deployed.has(f.name)));
     for (const f of fns) deployed.add(f.name);
@@ -212,9 +212,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     runDirs.push(runDir);
     // A policy's settings go to node-manager and zygote-builder (which plans the package sets it shares).
     const mesh = await LocalMesh.start({ dir: runDir, env: { all: { LOG_LEVEL: "warn" }, "node-manager": { ...policy.env }, "zygote-builder": { ...policy.env } } });
-    const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+    const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
     const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
-    const target = scenario.protocol === "connect" ? connectTarget(mesh.gatewayUrl) : grpcTarget(mesh.gatewayUrl);
+    const target = scenario.protocol === "connect" ? connectTarget(mesh.gatewayUrl, mesh.apiKey) : grpcTarget(mesh.gatewayUrl, mesh.apiKey);
     try {
       await deploySuite(gateway, suiteUsed);
       const run = await replay({ label: policy.name, arrivals: workload.arrivals, assignments, target, durationMs: workload.durationMs, progress: o.progress });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compose smoke test (run by scripts/test.sh after the test suite): brings the stack up with
 # compose/docker-compose.local.yml (images built here, host networking), deploys a sample function
-# through the gateway over gRPC, invokes it over Connect JSON with curl, checks the answer, and tears
+# through the gateway over gRPC (as a tenant the operator key creates), invokes it over Connect JSON with curl, checks the answer, and tears
 # everything down, volumes and function containers included. Uses the services' default ports
 # (7100-7104, NATS 4222/8222) on 127.0.0.1.
 set -euo pipefail
@@ -24,13 +24,20 @@ for _ in $(seq 1 120); do
 done
 curl -fsS http://127.0.0.1:7100/healthz >/dev/null || { say "the gateway did not become healthy"; exit 1; }
 
+say "creating a tenant with the operator key mesh-secrets made, and an API key of it"
+operator_key="$("${compose[@]}" "${files[@]}" exec -T gateway node -e 'process.stdout.write(require("fs").readFileSync("/secrets/operator.key", "utf8").trim())')"
+api_key="$(FAAS_GATEWAY=127.0.0.1:7100 FAAS_API_KEY="$operator_key" node dist/client/cli.js tenant-create smoke)"
+say "the internal services refuse calls without the mesh's secret"
+code="$(curl -sS -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{}' http://127.0.0.1:7101/faas.balancer.v1.BalancerService/ListNodes)"
+[ "$code" = 401 ] || { say "the balancer answered $code to a call without the internal secret"; exit 1; }
+
 say "deploying functions/hello (gRPC) and invoking it (Connect JSON over curl)"
-FAAS_GATEWAY=127.0.0.1:7100 node dist/client/cli.js deploy functions/hello >/dev/null
-answer="$(curl -fsS -H 'content-type: application/json' -d '{"function":"hello","payload":"eyJuYW1lIjoic21va2UifQ=="}' http://127.0.0.1:7100/faas.gateway.v1.GatewayService/Invoke)"
+FAAS_GATEWAY=127.0.0.1:7100 FAAS_API_KEY="$api_key" node dist/client/cli.js deploy functions/hello >/dev/null
+answer="$(curl -fsS -H 'content-type: application/json' -H "authorization: Bearer $api_key" -d '{"function":"hello","payload":"eyJuYW1lIjoic21va2UifQ=="}' http://127.0.0.1:7100/faas.gateway.v1.GatewayService/Invoke)"
 output="$(node -e 'const a = JSON.parse(process.argv[1]); if (a.status !== "INVOCATION_STATUS_OK") { console.error(JSON.stringify(a)); process.exit(1); } console.log(Buffer.from(a.output, "base64").toString())' "$answer")"
 case "$output" in
   *'Hello, smoke!'*) say "answer: $output" ;;
   *) say "unexpected answer: $answer"; exit 1 ;;
 esac
-curl -fsS http://127.0.0.1:7100/metrics | grep -q '^faas_invocations_total{.*function="hello".*} 1$' || { say "the gateway's /metrics did not count the invocation"; exit 1; }
+curl -fsS http://127.0.0.1:7100/metrics | grep -q '^faas_invocations_total{.*function="smoke_hello".*} 1$' || { say "the gateway's /metrics did not count the invocation"; exit 1; }
 say "ok; tearing down"

@@ -8,7 +8,10 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
+import { randomBytes } from "node:crypto";
 import { shortId } from "../common/ids.js";
+import { connectPeer } from "../common/transport.js";
+import { AdminService } from "../gen/faas/gateway/v1/admin_pb.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -27,7 +30,12 @@ export interface MeshOptions {
   readonly nodeId?: string;
   /** Extra node flags per service (e.g. --cpu-prof for profiling). */
   readonly nodeArgs?: Partial<Record<ServiceName, string[]>>;
+  /** The tenant created at start, whose API key callers use (mesh.apiKey). Default "dev". */
+  readonly tenant?: string;
 }
+
+/** The quota of the mesh's own tenant: the benchmarks drive thousands of invocations per second through it. */
+const MESH_TENANT_QUOTA = { maxConcurrent: 1_000_000, ratePerSecond: 1_000_000, burst: 1_000_000 };
 
 export interface ServiceProcess {
   readonly name: ServiceName;
@@ -81,12 +89,18 @@ function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv, lo
 export class LocalMesh {
   readonly nodeId: string;
   natsUrl = "";
+  /** Manages tenants (AdminService); every service of this mesh gets it. */
+  readonly operatorKey = `faas_operator_${randomBytes(24).toString("base64url")}`;
+  /** The tenant every caller of this mesh acts as, and its API key. */
+  readonly tenant: string;
+  apiKey = "";
   #zygoteBuilderPort = 0;
   #nats: { child: ChildProcess; exited: ServiceProcess["exited"] } | undefined;
   readonly services = new Map<ServiceName, ServiceProcess>();
 
   private constructor(private readonly o: MeshOptions) {
     this.nodeId = o.nodeId ?? `n${shortId(4)}`;
+    this.tenant = o.tenant ?? "dev";
     fs.mkdirSync(path.join(o.dir, "logs"), { recursive: true });
   }
 
@@ -99,6 +113,7 @@ export class LocalMesh {
       // node-manager starts before zygote-builder (which needs the gateway's URL) but calls it: its port is fixed up front.
       mesh.#zygoteBuilderPort = o.ports?.["zygote-builder"] ?? (await freePort());
       for (const name of START_ORDER) await mesh.startService(name);
+      mesh.apiKey = await mesh.createTenant(mesh.tenant, MESH_TENANT_QUOTA);
     } catch (err) {
       await mesh.stop();
       throw err;
@@ -114,6 +129,28 @@ export class LocalMesh {
 
   get gatewayUrl(): string {
     return this.url("gateway");
+  }
+
+  /** gRPC metadata / HTTP headers of a call as this mesh's tenant. */
+  get auth(): { authorization: string } {
+    return { authorization: `Bearer ${this.apiKey}` };
+  }
+
+  /** The name the rest of the mesh (balancer, nodes, trace-store, Docker labels) knows the tenant's function by. */
+  qualified(fn: string, tenant = this.tenant): string {
+    return `${tenant}_${fn}`;
+  }
+
+  /** Creates a tenant through the gateway's AdminService; returns a new API key of it. */
+  async createTenant(name: string, quota: { maxConcurrent?: number; ratePerSecond?: number; burst?: number } = {}): Promise<string> {
+    const admin = connectPeer(AdminService, this.gatewayUrl);
+    const headers = { authorization: `Bearer ${this.operatorKey}` };
+    try {
+      await admin.client.createTenant({ name, quota }, { headers, timeoutMs: 10_000 });
+      return (await admin.client.createApiKey({ tenant: name, description: "local mesh" }, { headers, timeoutMs: 10_000 })).apiKey;
+    } finally {
+      admin.close();
+    }
   }
 
   logFile(name: ServiceName | "nats-server"): string {
@@ -140,6 +177,7 @@ export class LocalMesh {
   envOf(name: ServiceName, port: number): NodeJS.ProcessEnv {
     const base: Record<string, string> = {
       NATS_URL: this.natsUrl,
+      GATEWAY_OPERATOR_KEY: this.operatorKey,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
     };
     const own: Record<ServiceName, () => Record<string, string>> = {

@@ -28,7 +28,7 @@ async function main() {
     ports: { gateway: 7100, balancer: 7101, "node-manager": 7102, "zygote-builder": 7103, "trace-store": 7104 },
     nodeId: "samples",
   });
-  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl);
+  const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
   const since = BigInt(Date.now()) * 1000n;
   try {
@@ -73,6 +73,7 @@ async function main() {
     }
     if (keep) {
       console.log(`\nmesh running: gateway ${mesh.gatewayUrl} (gRPC, gRPC-Web, Connect). Logs in ${path.join(dir, "logs")}. Ctrl-C stops it.`);
+      console.log(`tenant "${mesh.tenant}" (owns the samples):\n  export FAAS_API_KEY=${mesh.apiKey}\noperator key (AdminService):\n  export OPERATOR_KEY=${mesh.operatorKey}`);
       await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
     }
   } finally {

@@ -1,7 +1,8 @@
 // What keeps one worker away from another's data when the sidecar runs as root (as it does in every
-// container): its own uid/gid, a private 0700 writable directory as HOME and TMPDIR, a code directory
-// only its uid can open, shared scratch directories locked to 0711, and at the end every process left
-// under its uid killed. Not root (a developer's machine): workers run as the sidecar's user, each still
+// container, with only the capabilities this needs: see docker-runtime.ts): its own uid/gid, a private
+// 0700 writable directory as HOME and TMPDIR, a code directory only its group can open and nobody but root
+// can write (root:<its gid>, 0750), shared scratch directories locked to 0711, and at the end every process
+// left under its uid killed. Not root (a developer's machine): workers run as the sidecar's user, each still
 // with its own directory, and this is logged once.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -28,6 +29,12 @@ export interface WorkerIsolationOptions {
 /** Parent and scratch directories: anyone may pass through, nobody but root may list or create entries. */
 const TRAVERSE_ONLY = 0o711;
 const PRIVATE = 0o700;
+/**
+ * A worker's code directory: its group reads and enters it, nobody else; not even the worker may write
+ * there (an injected code directory is on the host's disk, outside the container's bounded tmpfs), nor
+ * chmod it back open. Function images bake /fn this way (the root filesystem is read-only).
+ */
+export const CODE_DIR_MODE = 0o750;
 
 export class WorkerIsolation {
   readonly asRoot: boolean;
@@ -55,7 +62,9 @@ export class WorkerIsolation {
       try {
         fs.chmodSync(dir, TRAVERSE_ONLY);
       } catch (err) {
-        // Best effort: a missing /dev/shm or a read-only mount leaves nothing writable to lock.
+        // A read-only directory (/var/tmp on the read-only root) has nothing writable to lock.
+        if ((err as NodeJS.ErrnoException).code === "EROFS") continue;
+        // Best effort: a missing /dev/shm leaves nothing writable to lock either.
         this.#o.logger.warn({ dir, err: (err as Error).message }, "could not lock a shared directory");
       }
     }
@@ -71,14 +80,21 @@ export class WorkerIsolation {
     return this.#identity(this.#uids.nextTemplateUid());
   }
 
-  /** Makes codeDir (the directory itself, not its files) openable only by the worker's uid. */
+  /**
+   * Makes codeDir (the directory itself, not its files) openable only by the worker's group, writable by
+   * nobody but root. Already so (a function image's /fn, on the read-only root): left alone.
+   */
   giveCodeDir(codeDir: string, to: WorkerIdentity): void {
     if (!this.asRoot || to.uid === undefined) return;
+    const owner = process.getuid?.() ?? 0;
+    const gid = to.gid ?? to.uid;
     try {
-      fs.chownSync(codeDir, to.uid, to.gid ?? to.uid);
-      fs.chmodSync(codeDir, PRIVATE);
+      const st = fs.statSync(codeDir);
+      if (st.uid === owner && st.gid === gid && (st.mode & 0o7777) === CODE_DIR_MODE) return;
+      fs.chownSync(codeDir, owner, gid);
+      fs.chmodSync(codeDir, CODE_DIR_MODE);
     } catch (err) {
-      this.#o.logger.warn({ codeDir, uid: to.uid, err: (err as Error).message }, "could not give the code directory to the worker's uid; other uids may read it");
+      this.#o.logger.warn({ codeDir, uid: to.uid, err: (err as Error).message }, "could not give the code directory to the worker's group; other uids may read it");
     }
   }
 

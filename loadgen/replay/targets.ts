@@ -34,8 +34,9 @@ function answered(r: InvokeResponse): ClientOutcome {
   };
 }
 
-export function grpcTarget(address: string): ReplayTarget {
-  const client = createGrpcJsClient(GatewayService, address);
+/** apiKey: the tenant's key, sent as `authorization: Bearer <key>` on every call. */
+export function grpcTarget(address: string, apiKey: string): ReplayTarget {
+  const client = createGrpcJsClient(GatewayService, address, { metadata: { authorization: `Bearer ${apiKey}` } });
   return {
     name: "grpc",
     async invoke(fn, payload, timeoutMs) {
@@ -51,8 +52,16 @@ export function grpcTarget(address: string): ReplayTarget {
   };
 }
 
-export function connectTarget(baseUrl: string): ReplayTarget {
-  const client = createClient(GatewayService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
+export function connectTarget(baseUrl: string, apiKey: string): ReplayTarget {
+  const client = createClient(
+    GatewayService,
+    createConnectTransport({
+      baseUrl,
+      httpVersion: "1.1",
+      useBinaryFormat: true,
+      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${apiKey}`), next(req))],
+    }),
+  );
   return {
     name: "connect",
     async invoke(fn, payload, timeoutMs) {

@@ -1,3 +1,4 @@
+import { internalSecretFileSetting, internalSecretFor, internalSecretSetting } from "../../common/internal-auth.js";
 import { int, loadConfig, num, oneOf, port, str } from "../../common/config.js";
 import { LAMBDA_X86_USD_PER_GB_SECOND, METRICS, OBJECTIVES } from "./packing/planner.js";
 import { BATCHING_POLICIES } from "./dispatch/batching-policy.js";
@@ -5,6 +6,8 @@ import { BATCHING_POLICIES } from "./dispatch/batching-policy.js";
 const BATCHING_MODES = ["off", ...BATCHING_POLICIES] as const;
 
 export const balancerSchema = {
+  internalSecret: internalSecretSetting,
+  internalSecretFile: internalSecretFileSetting,
   host: str("BALANCER_HOST", "127.0.0.1", "Address the gRPC server binds."),
   port: port("BALANCER_PORT", 7101, "Port of the gRPC server (0: any free port)."),
   natsUrl: str("NATS_URL", "nats://127.0.0.1:4222", "NATS server(s), comma-separated."),
@@ -33,5 +36,8 @@ export const balancerSchema = {
   resyncMs: int("NODE_RESYNC_MS", 30_000, "How often the view of a node's containers is rebuilt from its ListContainers (events keep it current in between).", { min: 100 }),
 };
 
-export const loadBalancerConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(balancerSchema, env);
+export const loadBalancerConfig = (env: NodeJS.ProcessEnv = process.env) => {
+  const c = loadConfig(balancerSchema, env);
+  return { ...c, internalSecret: internalSecretFor("BALANCER_HOST", c.host, c) };
+};
 export type BalancerConfig = ReturnType<typeof loadBalancerConfig>;

@@ -17,7 +17,7 @@ import { balancerService } from "./service.js";
 
 runService("balancer", async (logger) => {
   const cfg = loadBalancerConfig();
-  const nodes = new NodeClients(512 * 1024 * 1024);
+  const nodes = new NodeClients(512 * 1024 * 1024, cfg.internalSecret);
   const resync = async (node: NodeState) => {
     const takenAtUs = nowUnixUs();
     try {
@@ -84,7 +84,7 @@ runService("balancer", async (logger) => {
           metrics,
         });
   if (dispatcher) metrics.watchQueues(() => dispatcher.queueDepths());
-  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher, packing, metrics })], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024 });
+  const server = await serve({ name: "balancer", logger, services: [balancerService({ view, functions, nodes, logger, liveNodes, dispatcher, packing, metrics })], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 512 * 1024 * 1024, internalSecret: cfg.internalSecret });
 
   return {
     async stop() {

@@ -5,12 +5,16 @@ import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_p
 export class NodeClients {
   readonly #peers = new Map<string, Peer<typeof NodeManagerService>>();
 
-  constructor(private readonly writeMaxBytes: number) {}
+  constructor(
+    private readonly writeMaxBytes: number,
+    /** FAAS_INTERNAL_SECRET, sent to every node ("" for none). */
+    private readonly internalSecret = "",
+  ) {}
 
   get(address: string) {
     let peer = this.#peers.get(address);
     if (!peer) {
-      peer = connectPeer(NodeManagerService, address, { writeMaxBytes: this.writeMaxBytes, readMaxBytes: 256 * 1024 * 1024 });
+      peer = connectPeer(NodeManagerService, address, { writeMaxBytes: this.writeMaxBytes, readMaxBytes: 256 * 1024 * 1024, internalSecret: this.internalSecret });
       this.#peers.set(address, peer);
     }
     return peer.client;

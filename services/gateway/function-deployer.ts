@@ -9,7 +9,8 @@ import type { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js"
 import type { FunctionCode, FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 import { FunctionEventSchema } from "../../gen/faas/events/v1/events_pb.js";
 import type { FunctionRegistry } from "./function-registry.js";
-import { validateDeploy, validateFunctionName, ValidationError, type DeployBounds } from "./function-validation.js";
+import { validateDeploy, ValidationError, type DeployBounds } from "./function-validation.js";
+import { qualifiedName } from "./tenancy/tenant-names.js";
 
 export interface DeployerOptions {
   readonly registry: FunctionRegistry;
@@ -25,7 +26,8 @@ export class FunctionDeployer {
 
   constructor(private readonly o: DeployerOptions) {}
 
-  deploy(spec: FunctionSpec | undefined, code: FunctionCode | undefined): Promise<{ spec: FunctionSpec; nodes: string[] }> {
+  /** Deploys into the tenant's namespace: the spec's short name becomes the qualified name the mesh uses. */
+  deploy(tenant: string, spec: FunctionSpec | undefined, code: FunctionCode | undefined): Promise<{ spec: FunctionSpec; nodes: string[] }> {
     let validated;
     try {
       validated = validateDeploy(spec, code, this.o.bounds, nowUnixUs());
@@ -33,6 +35,8 @@ export class FunctionDeployer {
       throw asConnectError(err);
     }
     const { spec: resolved, code: checkedCode } = validated;
+    resolved.name = qualifiedName(tenant, resolved.name);
+    resolved.tenant = tenant;
     return this.#serialised(resolved.name, async () => {
       const current = this.o.registry.get(resolved.name);
       // Redeploying the same version keeps its creation time.
@@ -44,17 +48,14 @@ export class FunctionDeployer {
     });
   }
 
-  delete(name: string): Promise<void> {
-    try {
-      validateFunctionName(name);
-    } catch (err) {
-      throw asConnectError(err);
-    }
-    return this.#serialised(name, async () => {
-      if (!this.o.registry.get(name)) throw new ConnectError(`function ${name} not found`, Code.NotFound);
-      this.o.registry.delete(name);
-      publishEvent(this.o.nc, subjects.functions, FunctionEventSchema, create(FunctionEventSchema, { atUnixUs: nowUnixUs(), event: { case: "removed", value: { name } } }));
-      await this.o.balancer.removeFunction({ name }, { timeoutMs: 30_000 });
+  /** name: the tenant's short name, already validated. */
+  delete(tenant: string, name: string): Promise<void> {
+    const qualified = qualifiedName(tenant, name);
+    return this.#serialised(qualified, async () => {
+      if (!this.o.registry.get(qualified)) throw new ConnectError(`function ${name} not found`, Code.NotFound);
+      this.o.registry.delete(qualified);
+      publishEvent(this.o.nc, subjects.functions, FunctionEventSchema, create(FunctionEventSchema, { atUnixUs: nowUnixUs(), event: { case: "removed", value: { name: qualified } } }));
+      await this.o.balancer.removeFunction({ name: qualified }, { timeoutMs: 30_000 });
     });
   }
 

@@ -1,8 +1,12 @@
 // Checks a deploy request and resolves its defaults. Pure: the gateway turns a ValidationError into
-// INVALID_ARGUMENT (or RESOURCE_EXHAUSTED for size bounds) naming the field at fault.
+// INVALID_ARGUMENT (or RESOURCE_EXHAUSTED for size bounds) naming the field at fault; what the operator has
+// not allowed (host networking) is a NotAllowedError, FAILED_PRECONDITION. A code archive is unpacked into
+// files here (code-archive.ts), so nothing after validation ever sees one.
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { functionDigest } from "../../common/function-digest.js";
 import { FunctionCodeSchema, FunctionSpecSchema, LimitsSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
+import { CodeArchiveError, unpackCodeArchive } from "./code-archive.js";
 
 export class ValidationError extends Error {
   constructor(
@@ -12,6 +16,13 @@ export class ValidationError extends Error {
     readonly tooLarge = false,
   ) {
     super(`${field}: ${message}`);
+  }
+}
+
+/** A valid request the operator's settings refuse: FAILED_PRECONDITION, whoever asks. */
+export class NotAllowedError extends ConnectError {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`, Code.FailedPrecondition);
   }
 }
 
@@ -36,8 +47,10 @@ const MAX_DEPENDENCIES = 200;
 const MAX_ENV_BYTES = 64 * 1024;
 
 export interface DeployBounds {
-  /** Sum of the code files' sizes. */
+  /** Sum of the code files' sizes; also the largest code archive, compressed and unpacked. */
   readonly maxCodeBytes: number;
+  /** The operator's ALLOW_HOST_NETWORK: absent or false refuses functions that ask for the host's network. */
+  readonly allowHostNetwork?: boolean;
 }
 
 /** A deployable function: the spec as stored (defaults resolved, digest set) and its code. */
@@ -85,6 +98,11 @@ export function validateDeploy(spec: FunctionSpec | undefined, code: FunctionCod
   const runtime = spec.runtime || "nodejs20";
   if (!(RUNTIMES as readonly string[]).includes(runtime)) throw new ValidationError("spec.runtime", `must be one of ${RUNTIMES.join(", ")}, got ${JSON.stringify(runtime.slice(0, 40))}`);
 
+  if (spec.hostNetwork && !bounds.allowHostNetwork) {
+    throw new NotAllowedError("spec.host_network", "this platform's operator does not allow functions on the host's network (gateway ALLOW_HOST_NETWORK is off)");
+  }
+
+  code = unpackArchive(code, bounds);
   const files = code?.files ?? {};
   const paths = Object.keys(files);
   if (paths.length > MAX_FILES) throw new ValidationError("code.files", `at most ${MAX_FILES} files, got ${paths.length}`, true);
@@ -133,8 +151,22 @@ export function validateDeploy(spec: FunctionSpec | undefined, code: FunctionCod
     createdAtUnixUs: nowUs,
     pure: spec.pure,
     batchWindowMs: validateBatchWindow(spec.batchWindowMs),
+    hostNetwork: spec.hostNetwork,
   });
   const validatedCode = code ?? create(FunctionCodeSchema);
   resolved.digest = functionDigest(resolved, validatedCode);
   return { spec: resolved, code: validatedCode };
+}
+
+/** code with its archive (if any) unpacked into files; both at once are refused. */
+function unpackArchive(code: FunctionCode | undefined, bounds: DeployBounds): FunctionCode | undefined {
+  if (!code || code.archive.length === 0) return code;
+  if (Object.keys(code.files).length > 0) throw new ValidationError("code", "give either files or an archive, not both");
+  try {
+    const files = unpackCodeArchive(code.archive, { maxArchiveBytes: bounds.maxCodeBytes, maxUnpackedBytes: bounds.maxCodeBytes });
+    return create(FunctionCodeSchema, { files });
+  } catch (err) {
+    if (err instanceof CodeArchiveError) throw new ValidationError("code.archive", err.message, err.tooLarge);
+    throw err;
+  }
 }

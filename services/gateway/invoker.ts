@@ -14,6 +14,7 @@ import {
   InvocationStatus,
   StartKind,
   TimingsSchema,
+  type FunctionError,
   type FunctionSpec,
   type InvocationOutcome,
 } from "../../gen/faas/common/v1/common_pb.js";
@@ -80,12 +81,16 @@ export class Invoker {
   openSpan(invocationId: string, spec: FunctionSpec, async: boolean, requestHeader: Headers): InvocationSpan {
     return startSpan("gateway.invoke", contextFromHeaders(requestHeader), {
       kind: SpanKind.SERVER,
-      attributes: { "faas.function": spec.name, "faas.invocation_id": invocationId, "faas.async": async },
+      attributes: { "faas.function": spec.name, "faas.tenant": spec.tenant, "faas.invocation_id": invocationId, "faas.async": async },
     });
   }
 
-  /** Runs one accepted invocation to its end. Never throws: every failure becomes an outcome, and is recorded. */
-  async run(invocationId: string, spec: FunctionSpec, payload: Uint8Array, async: boolean, traced: InvocationSpan): Promise<InvokeResponse> {
+  /**
+   * Runs one accepted invocation to its end. Never throws: every failure becomes an outcome, and is recorded.
+   * `final` says whether an outcome ends the invocation (default: every one does); a durable async attempt
+   * that will be retried is not final and is not recorded, so each invocation still ends with one record.
+   */
+  async run(invocationId: string, spec: FunctionSpec, payload: Uint8Array, async: boolean, traced: InvocationSpan, final: (o: Pick<InvocationOutcome, "status" | "error">) => boolean = () => true): Promise<InvokeResponse> {
     const receivedAtUs = nowUnixUs();
     const elapsed = stopwatch();
     let outcome: InvocationOutcome;
@@ -101,8 +106,18 @@ export class Invoker {
         error: create(FunctionErrorSchema, { type: platformErrorType(e.code), message: e.rawMessage }),
       });
     }
+    return this.#conclude(invocationId, spec, outcome, receivedAtUs, elapsed(), async, traced, final(outcome));
+  }
+
+  /** Ends an accepted invocation that cannot run at all (its function was deleted while it waited): recorded like any other. */
+  notRun(invocationId: string, spec: FunctionSpec, error: FunctionError, async: boolean, traced: InvocationSpan): InvokeResponse {
+    const outcome = create(InvocationOutcomeSchema, { invocationId, status: InvocationStatus.PLATFORM_ERROR, error });
+    return this.#conclude(invocationId, spec, outcome, nowUnixUs(), 0n, async, traced, true);
+  }
+
+  #conclude(invocationId: string, spec: FunctionSpec, outcome: InvocationOutcome, receivedAtUs: bigint, totalUs: bigint, async: boolean, traced: InvocationSpan, recorded: boolean): InvokeResponse {
     const timings = outcome.timings ?? create(TimingsSchema);
-    timings.totalUs = elapsed();
+    timings.totalUs = totalUs;
     const record = create(InvocationRecordSchema, {
       invocationId,
       function: spec.name,
@@ -118,8 +133,10 @@ export class Invoker {
       errorMessage: outcome.error?.message ?? "",
       async,
     });
-    this.o.recorder.add(record);
-    this.o.metrics?.invocation(record);
+    if (recorded) {
+      this.o.recorder.add(record);
+      this.o.metrics?.invocation(record);
+    }
     endInvocationSpan(traced.span, outcome);
     return create(InvokeResponseSchema, {
       invocationId,
@@ -137,7 +154,7 @@ export class Invoker {
     const request = {
       invocationId,
       traceparent,
-      function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits, pure: spec.pure, batchWindowMs: spec.batchWindowMs }),
+      function: create(FunctionRefSchema, { name: spec.name, digest: spec.digest, limits: spec.limits, pure: spec.pure, batchWindowMs: spec.batchWindowMs, tenant: spec.tenant }),
       payload,
     };
     // Caller cancellation is not passed on: a started invocation runs to its end and is recorded.
@@ -182,10 +199,11 @@ function endInvocationSpan(span: Span, o: InvocationOutcome): void {
   span.end();
 }
 
+/** The error type of a failed balancer call; durable async retries "Unavailable" and "NoCapacity" (async/retry-policy.ts). */
 function platformErrorType(code: Code): string {
   if (code === Code.ResourceExhausted) return "NoCapacity";
   if (code === Code.DeadlineExceeded) return "PlatformTimeout";
-  return "Unavailable";
+  return Code[code] ?? "Unavailable";
 }
 
 function missingOutcome(invocationId: string): never {

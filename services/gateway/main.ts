@@ -6,7 +6,8 @@ import { serve } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import { TraceStoreService } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
-import { AsyncResults } from "./async-results.js";
+import { deadLetterHandlers } from "./async/dead-letter-handlers.js";
+import { DurableAsync } from "./async/durable-async.js";
 import { loadGatewayConfig } from "./config.js";
 import { FunctionDeployer } from "./function-deployer.js";
 import { FunctionRegistry } from "./function-registry.js";
@@ -14,15 +15,27 @@ import { InvocationRecorder } from "./invocation-recorder.js";
 import { Invoker } from "./invoker.js";
 import { GatewayMetrics } from "./metrics.js";
 import { gatewayService } from "./service.js";
+import { adminService } from "./admin-service.js";
+import { Authenticator } from "./tenancy/authenticator.js";
+import { resolveOperatorKey } from "../../common/operator-key.js";
+import { TenantLimiter } from "./tenancy/tenant-limits.js";
+import { TenantStore } from "./tenancy/tenant-store.js";
+import { systemClock } from "../../common/clock.js";
 
 runService("gateway", async (logger) => {
   const cfg = loadGatewayConfig();
   const registry = new FunctionRegistry(cfg.database);
+  const tenants = new TenantStore(cfg.database);
+  const operatorKey = resolveOperatorKey(cfg.operatorKey, cfg.operatorKeyFile);
+  if (operatorKey.source === "created") logger.warn({ file: cfg.operatorKeyFile }, "created a new operator key; it is in this file only");
+  const auth = new Authenticator(tenants, operatorKey.key);
+  const limiter = new TenantLimiter(systemClock);
+  const defaultQuota = { maxConcurrent: cfg.tenantMaxConcurrent, ratePerSecond: cfg.tenantRatePerSecond, burst: cfg.tenantBurst };
   const nc = await connectNats(cfg.natsUrl, "gateway", logger);
-  const balancer = connectPeer(BalancerService, cfg.balancerUrl, { writeMaxBytes: cfg.maxCodeBytes * 2 + 1024 * 1024 });
-  const traceStore = connectPeer(TraceStoreService, cfg.traceStoreUrl);
+  const balancer = connectPeer(BalancerService, cfg.balancerUrl, { writeMaxBytes: cfg.maxCodeBytes * 2 + 1024 * 1024, internalSecret: cfg.internalSecret });
+  const traceStore = connectPeer(TraceStoreService, cfg.traceStoreUrl, { internalSecret: cfg.internalSecret });
   const recorder = new InvocationRecorder({ client: traceStore.client, logger, flushIntervalMs: cfg.recordFlushMs, maxBatch: cfg.recordBatch });
-  const deployer = new FunctionDeployer({ registry, balancer: balancer.client, nc, bounds: { maxCodeBytes: cfg.maxCodeBytes }, prepareTimeoutMs: cfg.prepareTimeoutMs });
+  const deployer = new FunctionDeployer({ registry, balancer: balancer.client, nc, bounds: { maxCodeBytes: cfg.maxCodeBytes, allowHostNetwork: cfg.allowHostNetwork }, prepareTimeoutMs: cfg.prepareTimeoutMs });
   const metrics = new GatewayMetrics();
   const invoker = new Invoker({
     metrics,
@@ -33,36 +46,53 @@ runService("gateway", async (logger) => {
     platformAllowanceMs: cfg.platformAllowanceMs,
     reprepare: async (spec) => void (await deployer.prepare(spec)),
   });
-  const asyncResults = new AsyncResults(cfg.asyncResultTtlMs);
-  const inflightAsync = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    inflightAsync.add(work);
-    void work.finally(() => inflightAsync.delete(work));
-  };
+  // Creates or updates the FAAS_ASYNC and FAAS_ASYNC_DEAD streams, the results bucket and the workers' consumer.
+  const asyncInvocations = await DurableAsync.open({
+    nc,
+    logger,
+    invoker,
+    resolveFunction: (name) => registry.get(name),
+    metrics: metrics.registry,
+    settings: {
+      maxAttempts: cfg.asyncMaxAttempts,
+      backoffBaseMs: cfg.asyncBackoffBaseMs,
+      backoffMaxMs: cfg.asyncBackoffMaxMs,
+      workers: cfg.asyncWorkers,
+      ackWaitMs: cfg.asyncAckWaitMs,
+      streamMaxAgeMs: cfg.asyncStreamMaxAgeMs,
+      deadLetterMaxAgeMs: cfg.asyncDeadLetterMaxAgeMs,
+      resultTtlMs: cfg.asyncResultTtlMs,
+      storeTimeoutMs: cfg.asyncStoreTimeoutMs,
+    },
+  });
+  const deadLetters = deadLetterHandlers({ queue: asyncInvocations, requireOperator: (headers) => auth.operator(headers) });
 
   const server = await serve({
     name: "gateway",
     logger,
-    services: [gatewayService({ registry, deployer, invoker, asyncResults, track })],
+    services: [gatewayService({ registry, deployer, invoker, asyncInvocations, auth, limiter }), adminService({ auth, tenants, registry, defaultQuota, deadLetters })],
     metrics: metrics.registry,
     host: cfg.host,
     port: cfg.port,
     // Deploys carry code; the payload limit of invocations is checked per request, with its own message.
     readMaxBytes: Math.max(cfg.maxCodeBytes, cfg.maxPayloadBytes) * 2 + 1024 * 1024,
   });
-  logger.info({ functions: registry.list().length }, "gateway ready");
+  asyncInvocations.start();
+  logger.info({ functions: registry.list().length, asyncWorkers: cfg.asyncWorkers }, "gateway ready");
 
   return {
     async stop() {
+      // No new async attempts start; the running ones finish, their results stored, before the process goes.
+      // What is still queued stays in JetStream for the next gateway.
+      const draining = asyncInvocations.stop();
       await server.close();
-      // Accepted async invocations finish and are recorded before the process goes.
-      await Promise.allSettled([...inflightAsync]);
+      await draining;
       await recorder.flush(Date.now() + 15_000).catch((err) => logger.error({ err: (err as Error).message }, "records lost at stop"));
-      asyncResults.close();
       balancer.close();
       traceStore.close();
       await nc.drain();
       registry.close();
+      tenants.close();
     },
   };
 }, { tracing: startTracing });

@@ -1,3 +1,4 @@
+import { internalSecretFileSetting, internalSecretFor, internalSecretSetting } from "../../common/internal-auth.js";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bool, int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
@@ -5,6 +6,8 @@ import { POLICY_NAMES } from "./policies/index.js";
 
 export const nodeManagerSchema = {
   nodeId: str("NODE_ID", "node-1", "Name of this node; labels its containers and its NATS subjects."),
+  internalSecret: internalSecretSetting,
+  internalSecretFile: internalSecretFileSetting,
   host: str("NODE_MANAGER_HOST", "127.0.0.1", "Address the gRPC server binds."),
   port: port("NODE_MANAGER_PORT", 7102, "Port of the gRPC server (0: any free port)."),
   advertiseUrl: str("NODE_MANAGER_ADVERTISE_URL", "", "URL the balancer uses to reach this node; default http://HOST:PORT."),
@@ -16,6 +19,7 @@ export const nodeManagerSchema = {
   zygoteBuilderUrl: str("ZYGOTE_BUILDER_URL", "http://127.0.0.1:7103", "zygote-builder, asked for each function's package set (its image is what the function image builds FROM). When it does not answer, functions build on the plain runtime image."),
   runtimeImage: str("RUNTIME_IMAGE", "faas/runtime-nodejs20:dev", "Image function images build FROM (built by images/build.sh)."),
   memoryMb: int("NODE_MEMORY_MB", 0, "Memory this node gives to containers; 0: 75% of the host's memory.", { min: 0 }),
+  crossTenantSharing: bool("CROSS_TENANT_SHARING", false, "Lend zygotes between functions of different tenants. Risky: the renter's worker is a fresh fork that never ran the lender's code, but it shares the container's kernel namespaces, temp space and CPU caches with what another tenant ran there."),
   policy: oneOf("NODE_POLICY", "keepalive", POLICY_NAMES, "Start-up policy: keepalive (fixed idle keep-alive), prewarm (OpenWhisk stem cells), sock (zygotes of the most popular packages), pagurus (idle executors become zygotes lent to similar functions), histogram (hybrid-histogram keep-alive and pre-warm windows)."),
   keepAliveMs: int("KEEP_ALIVE_MS", 600_000, "Idle time after which a container is removed (OpenWhisk default 10 min); every policy but histogram uses it.", { min: 0 }),
   stemCells: int("STEM_CELLS", 2, "prewarm: stem cells kept ready.", { min: 0, max: 1000 }),
@@ -36,6 +40,9 @@ export const nodeManagerSchema = {
   scaleUpCpuLimit: num("SCALE_UP_CPU_LIMIT", 0.9, "Above this CPU utilisation (0-1) of the host, a function that has containers gets no more: they would only share the same CPUs. 1: no limit.", { min: 0, max: 1 }),
   heartbeatMs: int("HEARTBEAT_MS", 1000, "Interval of the node's heartbeat on NATS.", { min: 50 }),
   pidsLimit: int("CONTAINER_PIDS_LIMIT", 512, "Process limit of each container.", { min: 16 }),
+  cpusPerWorker: num("CONTAINER_CPUS_PER_WORKER", 1, "CPU limit of each container (Docker NanoCpus) per worker process of its function (limits.workers), capped at the host's CPUs; spares and zygotes get one worker's. Per worker rather than per MB (Lambda's 1769 MB per vCPU): here workers are the unit of CPU parallelism, and a 256 MB function at Lambda's ratio would get 0.14 CPU and start several times slower.", { min: 0.01, max: 1024 }),
+  tmpfsMb: int("CONTAINER_TMPFS_MB", 64, "Size of the writable tmpfs at /tmp in each container (the root filesystem is read-only; the workers' private directories live there). Its pages count against the container's memory limit.", { min: 1, max: 65_536 }),
+  allowHostNetwork: bool("ALLOW_HOST_NETWORK", false, "Run functions that ask for the host's network (spec.host_network) on it; off: preparing one fails with FAILED_PRECONDITION. The gateway's ALLOW_HOST_NETWORK must be on too. Every other container has no network at all."),
   npmInstallTimeoutMs: int("NPM_INSTALL_TIMEOUT_MS", 300_000, "Limit on installing a function's dependencies at deploy.", { min: 1000 }),
 };
 
@@ -45,6 +52,7 @@ export function loadNodeManagerConfig(env: NodeJS.ProcessEnv = process.env): Nod
   const c = loadConfig(nodeManagerSchema, env);
   return {
     ...c,
+    internalSecret: internalSecretFor("NODE_MANAGER_HOST", c.host, c),
     runDir: c.runDir || path.join(os.tmpdir(), `faas-run-${c.nodeId}`),
     buildDir: c.buildDir || path.join(os.tmpdir(), `faas-build-${c.nodeId}`),
     codeDir: c.codeDir || path.join(os.tmpdir(), `faas-code-${c.nodeId}`),

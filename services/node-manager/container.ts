@@ -14,9 +14,11 @@ export interface Assignment {
   readonly digest: string;
   readonly memoryMb: number;
   readonly maxConcurrency: number;
+  /** The function's tenant ("" for none). */
+  readonly tenant: string;
 }
 
-export const NO_FUNCTION: Assignment = { functionName: "", digest: "", memoryMb: 0, maxConcurrency: 0 };
+export const NO_FUNCTION: Assignment = { functionName: "", digest: "", memoryMb: 0, maxConcurrency: 0, tenant: "" };
 
 const allowed: Record<ContainerState, readonly ContainerState[]> = {
   [ContainerState.UNSPECIFIED]: [ContainerState.STARTING, ContainerState.IDLE],
@@ -52,6 +54,12 @@ export class Container {
   roleSince: number;
   /** For a zygote: the function whose executor it was. */
   formerFunction = "";
+  /**
+   * The tenant whose code has run in this container; "" while none has (a new zygote or stem cell). Kept
+   * when an executor becomes a zygote: its template is clean, but the container (its kernel state, its
+   * temp space, timing side channels) was that tenant's, so by default it is lent within the tenant only.
+   */
+  tenant: string;
   /** The package set its image holds, and the same as sorted "name@version" for events. */
   readonly packages: Packages;
   readonly packageList: readonly string[];
@@ -79,6 +87,7 @@ export class Container {
     private readonly onTransition: TransitionListener,
   ) {
     this.functionName = assignment.functionName;
+    this.tenant = assignment.tenant;
     this.digest = assignment.digest;
     this.memoryMb = assignment.memoryMb;
     this.maxConcurrency = assignment.maxConcurrency;
@@ -99,6 +108,7 @@ export class Container {
     else if (role !== ContainerRole.ZYGOTE) this.formerFunction = "";
     this.role = role;
     this.functionName = assignment.functionName;
+    if (assignment.tenant) this.tenant = assignment.tenant;
     this.digest = assignment.digest;
     this.memoryMb = assignment.memoryMb || this.memoryMb;
     this.maxConcurrency = assignment.maxConcurrency;

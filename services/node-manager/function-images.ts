@@ -2,7 +2,9 @@
 // shared with the other functions of the set) or, without a set, on the runtime image with all of its own
 // exact-pinned npm dependencies in /fn/node_modules. Dependencies are installed on the host (scripts
 // disabled) and copied in, so image builds need no network. The spec and the set travel in image labels,
-// so a restarted node-manager knows what it has prepared.
+// so a restarted node-manager knows what it has prepared. /fn is root's and open to the function's group only
+// (0750, group FUNCTION_UID): containers run with a read-only root, so the sidecar cannot set that at start,
+// and a template worker forked later in the same container (another uid) must not read the code.
 //
 // Every prepared version also stays on the host in the code store, world-readable, twice: `code` (files
 // only, for injecting into a zygote that covers its packages) and `full` (with all its node_modules, for
@@ -17,9 +19,13 @@ import { shortDigest } from "../../common/function-digest.js";
 import { buildImage, runtimeImageShortId, ZYGOTE_LABELS } from "../../common/image-build.js";
 import { DependencyInstallError, makeWorldReadable, npmInstall, writeDependenciesPackageJson } from "../../common/npm-install.js";
 import { LABELS } from "./labels.js";
+import { FUNCTION_UID } from "./sandbox/docker-runtime.js";
 import { FunctionSpecSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 
 export { DependencyInstallError };
+
+/** The sidecar's CODE_DIR_MODE (sidecar/worker-isolation.ts): it leaves a /fn already so alone. */
+const CODE_DIR_MODE = 0o750;
 
 /** A zygote image to build FROM: the set, its image, and the packages it holds at /node_modules. */
 export interface ZygoteRef {
@@ -210,7 +216,10 @@ export class FunctionImages {
     fs.mkdirSync(this.o.buildDir, { recursive: true });
     const staging = fs.mkdtempSync(path.join(this.o.buildDir, `${spec.name}-`));
     try {
-      const fnDir = path.join(staging, "fn");
+      // The context's root/ is copied onto the image's /: root/fn carries its own owner and mode to /fn.
+      const rootDir = path.join(staging, "root");
+      const fnDir = path.join(rootDir, "fn");
+      fs.mkdirSync(rootDir, { mode: 0o755 });
       if (!zygote) {
         fs.cpSync(codeDirs.full, fnDir, { recursive: true, verbatimSymlinks: true });
       } else {
@@ -226,7 +235,9 @@ export class FunctionImages {
         }
       }
       makeWorldReadable(fnDir);
-      fs.writeFileSync(path.join(staging, "Dockerfile"), `FROM ${zygote?.image ?? this.o.runtimeImage}\nCOPY fn /fn\n`);
+      fs.chmodSync(rootDir, 0o755);
+      fs.chmodSync(fnDir, CODE_DIR_MODE);
+      fs.writeFileSync(path.join(staging, "Dockerfile"), `FROM ${zygote?.image ?? this.o.runtimeImage}\nCOPY --chown=0:${FUNCTION_UID} root /\n`);
       const labels: Record<string, string> = {
         [LABELS.function]: spec.name,
         [LABELS.digest]: spec.digest,
@@ -234,7 +245,7 @@ export class FunctionImages {
         [ZYGOTE_LABELS.packages]: JSON.stringify(zygote?.packages ?? {}),
       };
       if (zygote) labels[ZYGOTE_LABELS.set] = zygote.setId;
-      await buildImage(this.o.docker, staging, ["Dockerfile", "fn"], image, labels);
+      await buildImage(this.o.docker, staging, ["Dockerfile", "root"], image, labels);
       return { image, buildUs: elapsed(), codeDirs };
     } finally {
       fs.rmSync(staging, { recursive: true, force: true });

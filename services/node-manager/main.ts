@@ -37,7 +37,7 @@ runService("node-manager", async (logger) => {
   // Spans exported by this process are relayed for the containers' sidecars too.
   const otlpTarget = tracesUrl(loadTracingConfig());
   const relay = otlpTarget ? await OtlpRelay.start(path.join(cfg.runDir, "otlp"), otlpTarget, logger) : undefined;
-  const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit, otlpRelayDir: relay?.dir });
+  const runtime = new DockerRuntime({ docker, runDir: cfg.runDir, namePrefix: `faas-${cfg.nodeId}`, startTimeoutMs: cfg.startTimeoutMs, pidsLimit: cfg.pidsLimit, defaultCpus: cfg.cpusPerWorker, tmpfsMb: cfg.tmpfsMb, otlpRelayDir: relay?.dir });
   const policy = createPolicy(cfg.policy, {
     keepAliveMs: cfg.keepAliveMs,
     stemCells: cfg.stemCells,
@@ -48,19 +48,21 @@ runService("node-manager", async (logger) => {
     zygotesFromHelpers: cfg.zygotesFromHelpers,
     fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
   });
-  const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });
+  const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, internalSecret: cfg.internalSecret, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });
   const popular = new PopularSet({ assigner, nc, logger });
   if (cfg.policy === "sock") popular.start();
   // Spares wait for a function: FAAS_FUNCTION_NAME empty makes the sidecar boot as a zygote.
   const spareSpec = (image: string, role: string) => ({
     image,
     memoryMb: cfg.spareMemoryMb,
+    cpus: cfg.cpusPerWorker,
     labels: { [LABELS.node]: cfg.nodeId, [LABELS.role]: role },
     env: { FAAS_FUNCTION_NAME: "", FAAS_MEMORY_MB: String(cfg.spareMemoryMb) },
   });
   const metrics = new NodeMetrics(cfg.memoryMb);
   const pool = new ContainerPool({
     policy,
+    crossTenantSharing: cfg.crossTenantSharing,
     spareMemoryMb: cfg.spareMemoryMb,
     zygoteMemoryMb: cfg.zygoteMemoryMb,
     spares: { stemCell: () => spareSpec(cfg.runtimeImage, "stem-cell"), zygote: (set) => spareSpec(set.image, "zygote") },
@@ -82,13 +84,13 @@ runService("node-manager", async (logger) => {
   // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
   const cpu = new CpuMeter(500, () => pool.reconsider());
   const catalog = new FunctionCatalog({ images, assigner, logger });
-  const node = new Node({ nodeId: cfg.nodeId, catalog, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs });
+  const node = new Node({ nodeId: cfg.nodeId, catalog, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs, allowHostNetwork: cfg.allowHostNetwork, cpusPerWorker: cfg.cpusPerWorker });
   await node.reconcile();
 
   const reaper = setInterval(() => pool.tick(), cfg.reaperIntervalMs);
   const usage = new UsageSampler({ pool, runtime, nc, nodeId: cfg.nodeId, logger, intervalMs: cfg.usageSampleMs });
   usage.start();
-  const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024 });
+  const server = await serve({ name: "node-manager", logger, services: [nodeManagerService(node, pool)], metrics: metrics.registry, host: cfg.host, port: cfg.port, readMaxBytes: 256 * 1024 * 1024, internalSecret: cfg.internalSecret });
   const address = cfg.advertiseUrl || server.url;
   events.heartbeat(pool, address);
   const heartbeat = setInterval(() => events.heartbeat(pool, address), cfg.heartbeatMs);

@@ -41,14 +41,24 @@ export interface NodeOptions {
   readonly logger: Logger;
   readonly capacityWaitMs: number;
   readonly startTimeoutMs: number;
+  /** ALLOW_HOST_NETWORK: functions asking for the host's network may be prepared here. */
+  readonly allowHostNetwork?: boolean;
+  /** CONTAINER_CPUS_PER_WORKER: a container's CPU limit is this times its function's workers. */
+  readonly cpusPerWorker?: number;
 }
 
 export class Node {
   constructor(private readonly o: NodeOptions) {}
 
   async prepare(spec: FunctionSpec, code: FunctionCode): Promise<{ image: string; buildUs: bigint }> {
+    // The gateway refuses these already unless its operator allowed them; the node that would run the
+    // container has the last word.
+    if (spec.hostNetwork && !this.o.allowHostNetwork) {
+      throw new ConnectError(`function ${spec.name} asks for the host's network, which node ${this.o.nodeId} does not allow (ALLOW_HOST_NETWORK)`, Code.FailedPrecondition);
+    }
     const r = await this.o.catalog.prepare(spec, code);
-    if (r.previous && r.previous.spec.digest !== spec.digest) {
+    // The network is not in the digest (it is not in the image): its containers must go when it changes.
+    if (r.previous && (r.previous.spec.digest !== spec.digest || r.previous.spec.hostNetwork !== spec.hostNetwork)) {
       this.o.pool.retire(spec.name, spec.digest, "new version deployed");
     }
     return { image: r.entry.image, buildUs: r.buildUs };
@@ -214,16 +224,20 @@ export class Node {
     const timeoutMs = ref.limits?.timeoutMs || spec.limits?.timeoutMs || 60_000;
     const maxConcurrency = ref.limits?.maxConcurrency || spec.limits?.maxConcurrency || 1;
     const workers = ref.limits?.workers || spec.limits?.workers || 1;
+    // A host-network container is never lent (its zygote would carry the network to another function), so
+    // neither does such a function borrow a zygote or stem cell (those have no network): no claim.
+    const hostNetwork = spec.hostNetwork && this.o.allowHostNetwork === true;
     const cached = this.runnables.get(spec.name);
     if (cached && cached.prepared === prepared && cached.memoryMb === memoryMb && cached.timeoutMs === timeoutMs && cached.maxConcurrency === maxConcurrency && cached.workers === workers) return cached.fn;
     const fn: RunnableFunction = {
       name: spec.name,
       digest: spec.digest,
+      tenant: spec.tenant,
       memoryMb,
       maxConcurrency,
       dependencies: new Map(Object.entries(spec.dependencies)),
       packages: new Map(Object.entries(prepared.packages)),
-      claim: prepared.codeDirs && {
+      claim: hostNetwork || !prepared.codeDirs ? undefined : {
         entry: spec.entry || "index.js",
         env: spec.env,
         timeoutMs,
@@ -234,6 +248,8 @@ export class Node {
       sandboxSpec: {
         image: prepared.image,
         memoryMb,
+        cpus: (this.o.cpusPerWorker ?? 1) * workers,
+        hostNetwork,
         labels: { [LABELS.node]: this.o.nodeId, [LABELS.function]: spec.name, [LABELS.digest]: spec.digest },
         env: {
           FAAS_FUNCTION_NAME: spec.name,

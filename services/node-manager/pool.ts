@@ -23,6 +23,8 @@ import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "./sandbox/ru
 export interface RunnableFunction {
   readonly name: string;
   readonly digest: string;
+  /** The tenant whose namespace holds it: it may borrow only containers no other tenant's code ran in. */
+  readonly tenant?: string;
   readonly memoryMb: number;
   readonly maxConcurrency: number;
   readonly sandboxSpec: SandboxSpec;
@@ -89,6 +91,8 @@ export interface PoolOptions {
   readonly cpuSaturated?: () => boolean;
   /** Decides lending and what happens to idle containers. Default: none (nothing is lent). */
   readonly policy?: StartupPolicy;
+  /** Lend containers across tenants (CROSS_TENANT_SHARING). Default false: within a tenant only. */
+  readonly crossTenantSharing?: boolean;
   /** Needed by policies that start stem cells or zygotes. */
   readonly spares?: SpareSpecs;
   /** Memory limit of a stem cell or a zygote started empty; a lent one gets its function's. */
@@ -112,7 +116,7 @@ const EMPTY: Packages = new Map();
 /** Removed or being removed: a container some await came back to after it left. */
 const isGone = (c: Container): boolean => c.state === ContainerState.REMOVING || c.state === ContainerState.REMOVED;
 
-const assignmentOf = (fn: RunnableFunction): Assignment => ({ functionName: fn.name, digest: fn.digest, memoryMb: fn.memoryMb, maxConcurrency: fn.maxConcurrency });
+const assignmentOf = (fn: RunnableFunction): Assignment => ({ functionName: fn.name, digest: fn.digest, memoryMb: fn.memoryMb, maxConcurrency: fn.maxConcurrency, tenant: fn.tenant ?? "" });
 
 function containerView(c: Container): ContainerView {
   return {
@@ -174,6 +178,8 @@ export class ContainerPool {
   private arrivals = 0;
   /** The latest version of every function invoked here (policies may start its executors). */
   private readonly known = new Map<string, RunnableFunction>();
+  /** The CPU limit each container was created or last updated with (undefined: the runtime's default). */
+  private readonly cpusOf = new WeakMap<Container, number | undefined>();
   private readonly history: FunctionHistory;
   private pumping = false;
   private closed = false;
@@ -324,7 +330,8 @@ export class ContainerPool {
         const c = this.containers.get(a.containerId);
         if (!c || c.state !== ContainerState.IDLE || c.inflight !== 0) continue;
         if (a.kind === "remove") void this.remove(c, a.reason);
-        else if (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) void this.becomeZygote(c, a.reason);
+        // A host-network container never becomes a zygote: lent, it would give its network to another function.
+        else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && !this.known.get(c.functionName)?.sandboxSpec.hostNetwork) void this.becomeZygote(c, a.reason);
       } else if (a.kind === "start-stem-cell") {
         if (this.o.spares) this.startSpare(ContainerRole.STEM_CELL, this.o.spares.stemCell(), EMPTY, a.reason);
       } else if (a.kind === "start-zygote") {
@@ -526,6 +533,7 @@ export class ContainerPool {
     c.transition(ContainerState.STARTING, reason);
     try {
       c.sandbox = await this.o.runtime.create({ ...fn.sandboxSpec, labels: { ...fn.sandboxSpec.labels, [LABELS.container]: c.id } });
+      this.cpusOf.set(c, fn.sandboxSpec.cpus);
     } catch (err) {
       this.starting.delete(c);
       this.o.logger.warn({ container: c.id, function: fn.name, err: (err as Error).message }, "cold start failed");
@@ -572,6 +580,7 @@ export class ContainerPool {
             c.state === ContainerState.IDLE &&
             c.inflight === 0 &&
             !c.retiring &&
+            this.mayLend(c, fn) &&
             (c.role === ContainerRole.STEM_CELL || (c.role === ContainerRole.ZYGOTE && covers(c.packages, deps))),
         );
         if (candidates.length === 0) return;
@@ -586,6 +595,11 @@ export class ContainerPool {
         coming += fn.maxConcurrency - (rider ? 1 : 0);
       }
     }
+  }
+
+  /** Tenancy: a container another tenant's code ran in goes to that tenant's functions only, unless the operator allows sharing. */
+  private mayLend(c: Container, fn: RunnableFunction): boolean {
+    return this.o.crossTenantSharing === true || c.tenant === "" || c.tenant === (fn.tenant ?? "");
   }
 
   /**
@@ -608,12 +622,16 @@ export class ContainerPool {
     // it (a docker update takes 10–40 ms, a HELPER start's whole budget several times over): the rider runs
     // under the zygote's limit, which keeps half again what the template holds, and the container takes
     // no other invocation until its limit is the function's.
+    // The CPU limit follows the renter's workers (set with the memory, in the same docker update).
+    const cpus = fn.sandboxSpec.cpus;
+    const cpusChange = cpus !== undefined && cpus !== this.cpusOf.get(c);
     const resizing =
-      fn.memoryMb === previousMb
+      fn.memoryMb === previousMb && !cpusChange
         ? undefined
         : (async () => {
             const t = stopwatch();
-            await this.o.runtime.update(sandbox.id, fn.memoryMb);
+            await this.o.runtime.update(sandbox.id, fn.memoryMb, cpusChange ? cpus : undefined);
+            if (cpusChange) this.cpusOf.set(c, cpus);
             lap("updateMs", t);
           })();
     resizing?.catch(() => {}); // awaited below; a rejection before then is not unhandled
@@ -736,6 +754,7 @@ export class ContainerPool {
     void (async () => {
       try {
         c.sandbox = await this.o.runtime.create({ ...spec, memoryMb, labels: { ...spec.labels, [LABELS.container]: c.id } });
+        this.cpusOf.set(c, spec.cpus);
       } catch (err) {
         this.starting.delete(c);
         this.o.logger.warn({ container: c.id, role: ContainerRole[role], err: (err as Error).message }, "spare container failed to start");

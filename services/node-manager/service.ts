@@ -1,6 +1,8 @@
 // gRPC handlers of faas.nodemanager.v1: argument checks and error codes; the work is in Node and the pool.
 import { bind, type ServiceBinding } from "../../common/server.js";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { FunctionCodeSchema } from "../../gen/faas/common/v1/common_pb.js";
 import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
 import { DependencyInstallError } from "./function-images.js";
 import type { Node } from "./node.js";
@@ -11,10 +13,11 @@ export function nodeManagerService(node: Node, pool: ContainerPool) {
       async prepareFunction(req) {
         if (!req.spec?.name || !req.spec.digest) throw new ConnectError("spec with name and digest is required", Code.InvalidArgument);
         try {
-          const built = await node.prepare(req.spec, req.code ?? { $typeName: "faas.common.v1.FunctionCode", files: {} });
+          const built = await node.prepare(req.spec, req.code ?? create(FunctionCodeSchema));
           return { nodeId: node.nodeId, image: built.image, buildUs: built.buildUs };
         } catch (err) {
           if (err instanceof DependencyInstallError) throw new ConnectError(err.message, Code.FailedPrecondition);
+          if (err instanceof ConnectError) throw err; // a refusal with its own code (a network the node does not allow)
           throw new ConnectError(`preparing ${req.spec.name} failed: ${(err as Error).message}`, Code.Internal);
         }
       },

@@ -15,6 +15,8 @@ export interface ZygoteAssignment extends ZygoteRef {
 export interface ZygoteAssignerOptions {
   /** zygote-builder's URL (ZYGOTE_BUILDER_URL). */
   readonly url: string;
+  /** FAAS_INTERNAL_SECRET ("" for none). */
+  readonly internalSecret?: string;
   /** zygote-builder may npm-install a whole set before it answers: the call waits this long plus a margin for the image build. */
   readonly npmInstallTimeoutMs: number;
   readonly logger: Logger;
@@ -28,7 +30,7 @@ export class ZygoteAssigner {
   readonly #peer: Peer<typeof ZygoteBuilderService>;
 
   constructor(private readonly o: ZygoteAssignerOptions) {
-    this.#peer = connectPeer(ZygoteBuilderService, o.url);
+    this.#peer = connectPeer(ZygoteBuilderService, o.url, { internalSecret: o.internalSecret });
   }
 
   /** The function's set with its image built; undefined when it has none (no dependencies, too many) or zygote-builder failed. */

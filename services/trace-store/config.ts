@@ -1,6 +1,9 @@
+import { internalSecretFileSetting, internalSecretFor, internalSecretSetting } from "../../common/internal-auth.js";
 import { int, loadConfig, port, str, type ConfigOf } from "../../common/config.js";
 
 export const traceStoreSchema = {
+  internalSecret: internalSecretSetting,
+  internalSecretFile: internalSecretFileSetting,
   host: str("TRACE_STORE_HOST", "127.0.0.1", "Address the gRPC server binds."),
   port: port("TRACE_STORE_PORT", 7104, "Port of the gRPC server (0: any free port)."),
   dbFile: str("TRACE_STORE_DB", "data/trace-store.db", 'SQLite file, relative to the working directory; ":memory:" keeps the data in memory only (lost on exit).'),
@@ -13,5 +16,6 @@ export const traceStoreSchema = {
 export type TraceStoreConfig = ConfigOf<typeof traceStoreSchema>;
 
 export function loadTraceStoreConfig(env: NodeJS.ProcessEnv = process.env): TraceStoreConfig {
-  return loadConfig(traceStoreSchema, env);
+  const c = loadConfig(traceStoreSchema, env);
+  return { ...c, internalSecret: internalSecretFor("TRACE_STORE_HOST", c.host, c) };
 }

@@ -48,6 +48,7 @@ runService("trace-store", async (logger) => {
     services: [traceStoreService({ invocations, invocationWriter, containers, samples, clock: systemClock })],
     host: cfg.host,
     port: cfg.port,
+    internalSecret: cfg.internalSecret,
     readMaxBytes: cfg.maxRequestBytes,
     metrics,
   });

@@ -7,6 +7,7 @@ import { runService } from "../../common/process.js";
 import { serve } from "../../common/server.js";
 import { connectPeer } from "../../common/transport.js";
 import { FunctionEventSchema, ZygoteImageBuiltSchema } from "../../gen/faas/events/v1/events_pb.js";
+import { resolveOperatorKey } from "../../common/operator-key.js";
 import { GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import { ZygoteBuilder } from "./builder.js";
 import { loadZygoteBuilderConfig } from "./config.js";
@@ -46,7 +47,9 @@ runService("zygote-builder", async (logger) => {
     for (let attempt = 0; !stopped; attempt++) {
       state.beginSnapshot();
       try {
-        const res = await gateway.client.listFunctions({}, { timeoutMs: 5000 });
+        // Read on each try: on a first start the gateway creates the key file.
+        const { key } = resolveOperatorKey(cfg.operatorKey, cfg.operatorKeyFile, false);
+        const res = await gateway.client.listFunctions({}, { timeoutMs: 5000, headers: { authorization: `Bearer ${key}` } });
         state.applySnapshot(res.functions);
         builder.replan("initial sync");
         return;
@@ -58,7 +61,7 @@ runService("zygote-builder", async (logger) => {
   })();
 
   // The process's own metrics; the plan itself is readable over gRPC (GetPlan).
-  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(builder)], host: cfg.host, port: cfg.port, metrics: serviceRegistry("zygote-builder") });
+  const server = await serve({ name: "zygote-builder", logger, services: [zygoteBuilderService(builder)], host: cfg.host, port: cfg.port, metrics: serviceRegistry("zygote-builder"), internalSecret: cfg.internalSecret });
   logger.info({ runtimeImage: cfg.runtimeImage, buildDir: cfg.buildDir, zygoteImages: found }, "zygote-builder ready");
   return {
     async stop() {

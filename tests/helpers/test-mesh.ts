@@ -24,7 +24,7 @@ export function useMesh(test: TestFn<unknown>, options: Omit<MeshOptions, "dir">
   test.serial.before(async () => {
     ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-test-"));
     ctx.mesh = await LocalMesh.start({ ...options, dir: ctx.dir });
-    ctx.gateway = createGrpcJsClient(GatewayService, ctx.mesh.gatewayUrl);
+    ctx.gateway = createGrpcJsClient(GatewayService, ctx.mesh.gatewayUrl, { metadata: ctx.mesh.auth });
     ctx.traceStore = createGrpcJsClient(TraceStoreService, ctx.mesh.url("trace-store"));
   });
   test.after.always(async () => {

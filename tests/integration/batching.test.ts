@@ -30,7 +30,7 @@ async function deployAs(name: string, faas: Parameters<typeof readFunctionDir>[1
 }
 
 async function records(ids: readonly string[]): Promise<InvocationRecord[]> {
-  const { message } = await ctx.traceStore.queryInvocations({ filter: { function: "batchable" }, limit: 10_000 });
+  const { message } = await ctx.traceStore.queryInvocations({ filter: { function: ctx.mesh.qualified("batchable") }, limit: 10_000 });
   return message.records.filter((r) => ids.includes(r.invocationId));
 }
 
@@ -109,7 +109,7 @@ test.serial("a pure function's identical payloads in one batch run once, and eve
   t.not(out[0].run, out[1].run, "another payload ran on its own");
   t.is(new Set(all.map((r) => r.invocationId)).size, 4, "each answer has its own invocation id");
   const recs = await eventually(async () => {
-    const { message } = await ctx.traceStore.queryInvocations({ filter: { function: "batchable-pure" }, limit: 100 });
+    const { message } = await ctx.traceStore.queryInvocations({ filter: { function: ctx.mesh.qualified("batchable-pure") }, limit: 100 });
     const found = message.records.filter((r) => all.some((a) => a.invocationId === r.invocationId));
     return found.length === 4 ? found : undefined;
   }, "a record per member");
@@ -158,7 +158,7 @@ test.serial("a function's own batching window replaces the balancer's", async (t
   t.is(a.status, InvocationStatus.OK);
   t.is(b.status, InvocationStatus.OK);
   const recs = await eventually(async () => {
-    const found = await ctx.traceStore.queryInvocations({ filter: { function: "batchable-wide" }, limit: 100 });
+    const found = await ctx.traceStore.queryInvocations({ filter: { function: ctx.mesh.qualified("batchable-wide") }, limit: 100 });
     const mine = found.message.records.filter((r) => r.invocationId === a.invocationId || r.invocationId === b.invocationId);
     return mine.length === 2 ? mine : undefined;
   }, "both records");

@@ -61,22 +61,23 @@ test.serial("a deployed function runs cold, then warm in the same container, thr
 
 test.serial("Connect HTTP+JSON works with plain fetch, including error codes", async (t) => {
   const url = `${ctx.mesh.gatewayUrl}/faas.gateway.v1.GatewayService/Invoke`;
-  const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ function: "esm", payload: Buffer.from(JSON.stringify({ a: 2, b: 3 })).toString("base64") }) });
+  const headers = { "content-type": "application/json", authorization: `Bearer ${ctx.mesh.apiKey}` };
+  const ok = await fetch(url, { method: "POST", headers, body: JSON.stringify({ function: "esm", payload: Buffer.from(JSON.stringify({ a: 2, b: 3 })).toString("base64") }) });
   t.is(ok.status, 200);
   const body = (await ok.json()) as { invocationId: string; status: string; output: string };
   accepted.add(body.invocationId);
   t.is(body.status, "INVOCATION_STATUS_OK");
   t.deepEqual(JSON.parse(Buffer.from(body.output, "base64").toString()), { esm: true, sum: 5 });
 
-  const missing = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ function: "nope" }) });
+  const missing = await fetch(url, { method: "POST", headers, body: JSON.stringify({ function: "nope" }) });
   t.is(missing.status, 404);
   t.is(((await missing.json()) as { code: string }).code, "not_found");
-  const malformed = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+  const malformed = await fetch(url, { method: "POST", headers, body: "{not json" });
   t.is(malformed.status, 400);
   t.is(((await malformed.json()) as { code: string }).code, "invalid_argument");
-  const wrongField = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ function: 42 }) });
+  const wrongField = await fetch(url, { method: "POST", headers, body: JSON.stringify({ function: 42 }) });
   t.is(((await wrongField.json()) as { code: string }).code, "invalid_argument");
-  const list = await fetch(`${ctx.mesh.gatewayUrl}/faas.gateway.v1.GatewayService/ListFunctions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const list = await fetch(`${ctx.mesh.gatewayUrl}/faas.gateway.v1.GatewayService/ListFunctions`, { method: "POST", headers, body: "{}" });
   const names = ((await list.json()) as { functions: Array<{ name: string }> }).functions.map((f) => f.name);
   t.true(names.includes("echo") && names.includes("esm"));
 });
@@ -186,7 +187,7 @@ test.serial("container state changes are published on NATS", async (t) => {
     await ctx.gateway.deployFunction(readFunctionDir(`${FIXTURES}/echo`, { name: "echo-events" }), { timeoutMs: 600_000 });
     const r = await invoke("echo-events");
     const mine = await eventually(() => {
-      const events = seen.filter((e) => e.function === "echo-events");
+      const events = seen.filter((e) => e.function === ctx.mesh.qualified("echo-events"));
       return events.some((e) => e.state === ContainerState.IDLE) ? events : undefined;
     }, "events of the new container");
     t.deepEqual(mine.slice(0, 3).map((e) => ContainerState[e.state]), ["STARTING", "BUSY", "IDLE"]);
@@ -203,7 +204,7 @@ test.serial("deleting a function removes its containers and makes it NOT_FOUND",
   await ctx.gateway.deployFunction(readFunctionDir(`${FIXTURES}/echo`, { name: "doomed" }), { timeoutMs: 600_000 });
   await invoke("doomed");
   const docker = new Docker();
-  const labelled = () => docker.listContainers({ all: true, filters: { label: [`faas.node=${ctx.mesh.nodeId}`, "faas.function=doomed"] } });
+  const labelled = () => docker.listContainers({ all: true, filters: { label: [`faas.node=${ctx.mesh.nodeId}`, `faas.function=${ctx.mesh.qualified("doomed")}`] } });
   t.is((await labelled()).length, 1);
   await ctx.gateway.deleteFunction({ name: "doomed" });
   t.is((await invokeError("doomed", json({}))).code, grpc.status.NOT_FOUND);

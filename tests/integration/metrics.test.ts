@@ -22,20 +22,20 @@ async function scrape(service: (typeof SERVICES)[number]): Promise<Sample[]> {
 test.serial("every service's /metrics parses, and counts one invocation from gateway to record", async (t) => {
   await deployFixture(ctx, "echo");
   const before = await scrape("gateway");
-  t.is(sampleSum(before, "faas_invocations_total", { function: "echo" }), undefined, "nothing counted before the invocation");
-  const { message: r } = await ctx.gateway.invoke({ function: "echo", payload: json({ hello: 1 }) }, { timeoutMs: 60_000 });
+  t.is(sampleSum(before, "faas_invocations_total", { function: ctx.mesh.qualified("echo") }), undefined, "nothing counted before the invocation");
+  const { message: r } = await ctx.gateway.invoke({ function: ctx.mesh.qualified("echo"), payload: json({ hello: 1 }) }, { timeoutMs: 60_000 });
   t.is(r.status, InvocationStatus.OK, r.error?.message);
 
   const gateway = await scrape("gateway");
-  t.is(sampleSum(gateway, "faas_invocations_total", { function: "echo", status: "OK", start_kind: "COLD" }), 1);
+  t.is(sampleSum(gateway, "faas_invocations_total", { function: ctx.mesh.qualified("echo"), status: "OK", start_kind: "COLD" }), 1);
   for (const phase of ["queued", "startup", "init", "exec", "total"]) {
-    t.is(sampleSum(gateway, "faas_invocation_phase_seconds_count", { function: "echo", phase }), 1, `one ${phase} observation`);
+    t.is(sampleSum(gateway, "faas_invocation_phase_seconds_count", { function: ctx.mesh.qualified("echo"), phase }), 1, `one ${phase} observation`);
   }
-  const total = sampleSum(gateway, "faas_invocation_phase_seconds_sum", { function: "echo", phase: "total" })!;
+  const total = sampleSum(gateway, "faas_invocation_phase_seconds_sum", { function: ctx.mesh.qualified("echo"), phase: "total" })!;
   t.true(Math.abs(total - Number(r.timings!.totalUs) / 1e6) < 1e-3, "the total phase is the answer's total");
 
   const balancer = await scrape("balancer");
-  t.is(sampleSum(balancer, "faas_balancer_routed_total", { function: "echo" }), 1);
+  t.is(sampleSum(balancer, "faas_balancer_routed_total", { function: ctx.mesh.qualified("echo") }), 1);
 
   const node = await scrape("node-manager");
   t.is(sampleSum(node, "faas_container_starts_total", { start_kind: "COLD" }), 1);

@@ -206,10 +206,11 @@ test.serial("a function's container becomes a zygote and forks into another func
   });
   const { client } = sc.peer;
 
-  // The shared scratch directory is locked, the code directory is A's uid's only.
+  // The shared scratch directory is locked, the code directory is open to A's group only, writable by root only.
   t.is(fs.statSync(l.locked).mode & 0o7777, 0o711);
-  t.is(fs.statSync(l.codeA).uid, uidBase);
-  t.is(fs.statSync(l.codeA).mode & 0o777, 0o700);
+  t.is(fs.statSync(l.codeA).uid, 0);
+  t.is(fs.statSync(l.codeA).gid, uidBase);
+  t.is(fs.statSync(l.codeA).mode & 0o777, 0o750);
 
   const ranA = await client.run({ invocationId: "a1", payload: payload({ locked: l.locked }) });
   t.is(ranA.status, InvocationStatus.OK, ranA.error?.message);
@@ -257,8 +258,9 @@ test.serial("a function's container becomes a zygote and forks into another func
   t.log(`Fork of b: fork_us ${forked.forkUs} (init_us ${forked.initUs})`);
   t.is(forked.workerPid, became.templatePid, "the template became B's worker");
   t.true(forked.forkUs >= forked.initUs);
-  t.is(fs.statSync(l.codeB).uid, uidBase + 1);
-  t.is(fs.statSync(l.codeB).mode & 0o777, 0o700);
+  t.is(fs.statSync(l.codeB).uid, 0);
+  t.is(fs.statSync(l.codeB).gid, uidBase + 1);
+  t.is(fs.statSync(l.codeB).mode & 0o777, 0o750);
 
   const ranB = await client.run({ invocationId: "b1", payload: payload({ aFile: a.file, aCode: a.codeFile, aDir: l.codeA, sidecarPid: sc.child.pid }) });
   t.is(ranB.status, InvocationStatus.OK, ranB.error?.message);

@@ -88,7 +88,8 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   t.is(acquire.attributes["faas.start_kind"], "COLD");
   t.is(acquire.attributes["faas.coldstart"], true);
   t.is(gateway.attributes["faas.start_kind"], "COLD");
-  t.is(gateway.attributes["faas.function"], "echo");
+  t.is(gateway.attributes["faas.function"], ctx.mesh.qualified("echo"));
+  t.is(gateway.attributes["faas.tenant"], ctx.mesh.tenant);
   t.is(gateway.attributes["faas.container"], reply.message.containerId);
   t.is(gateway.attributes["faas.node"], reply.message.nodeId);
   t.is(queue.attributes["faas.batch.size"], 1);

@@ -62,7 +62,7 @@ test.serial("A's executor becomes a zygote in place and is lent to B, which can 
 
     const listed = (await nm.listContainers({})).message.containers.find((x) => x.containerId === a.containerId);
     t.is(listed?.role, ContainerRole.HELPER);
-    t.is(listed?.function, "tenant-b");
+    t.is(listed?.function, ctx.mesh.qualified("tenant-b"));
     t.is(listed?.memoryMb, 192, "the lent container has B's memory limit");
 
     // Start-up of the two kinds in this run: forking a template is far cheaper than creating a container.
@@ -78,7 +78,7 @@ test.serial("A's executor becomes a zygote in place and is lent to B, which can 
 test.serial("trace-store counts the HELPER start and keeps B's record with its start kind", async (t) => {
   await eventually(
     async () => {
-      const s = (await ctx.traceStore.summarize({ filter: { function: "tenant-b" } })).message;
+      const s = (await ctx.traceStore.summarize({ filter: { function: ctx.mesh.qualified("tenant-b") } })).message;
       return s.invocations >= 1n && s.latency.some((l) => l.startKind === StartKind.HELPER);
     },
     "B's HELPER record in trace-store",

@@ -1,5 +1,6 @@
 import test from "ava";
 import { bool, ConfigError, int, loadConfig, num, oneOf, port, str } from "../../common/config.js";
+import { checkInternalBinding, secretChecker } from "../../common/internal-auth.js";
 
 const schema = {
   name: str("NAME", "x", "a name"),
@@ -20,4 +21,17 @@ test("every bad variable is named in one error", (t) => {
   const err = t.throws(() => loadConfig(schema, { COUNT: "11", RATIO: "x", PORT: "70000", ON: "maybe", MODE: "c" }), { instanceOf: ConfigError }) as ConfigError;
   t.is(err.problems.length, 6);
   for (const v of ["COUNT", "RATIO", "PORT", "ON", "MODE", "MUST"]) t.true(err.problems.some((p) => p.startsWith(v)), v);
+});
+
+test("a service bound beyond loopback refuses to start without an internal secret", (t) => {
+  t.notThrows(() => checkInternalBinding("BALANCER_HOST", "127.0.0.1", ""));
+  t.notThrows(() => checkInternalBinding("BALANCER_HOST", "::1", ""));
+  t.throws(() => checkInternalBinding("BALANCER_HOST", "0.0.0.0", ""), { instanceOf: ConfigError, message: /BALANCER_HOST=0\.0\.0\.0.*FAAS_INTERNAL_SECRET/ });
+  t.throws(() => checkInternalBinding("BALANCER_HOST", "127.0.0.1", "short"), { instanceOf: ConfigError, message: /at least 16/ });
+  t.notThrows(() => checkInternalBinding("BALANCER_HOST", "0.0.0.0", "a-long-enough-secret"));
+  const check = secretChecker("a-long-enough-secret");
+  t.true(check("a-long-enough-secret"));
+  t.false(check("a-long-enough-secreT"));
+  t.false(check(undefined));
+  t.false(check(["a-long-enough-secret"]));
 });

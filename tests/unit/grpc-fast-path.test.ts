@@ -45,6 +45,7 @@ test("grpc-timeout parsing and message encoding follow the gRPC spec", (t) => {
   t.is(parseGrpcTimeout("1H"), 3_600_000);
   t.is(parseGrpcTimeout("5000u"), 5);
   t.is(parseGrpcTimeout("123456789m"), undefined, "at most 8 digits");
+  t.is(parseGrpcTimeout("99999999H"), 2 ** 31 - 1, "no longer than a Node timer holds");
   t.is(parseGrpcTimeout("10x"), undefined);
   t.is(encodeGrpcMessage("a: b"), "a: b");
   t.is(encodeGrpcMessage("100% ü\n"), "100%25 %C3%BC%0A");

@@ -339,7 +339,7 @@ test("planStarts: on a saturated node only functions with no container get one, 
 });
 
 test("the container state machine refuses transitions outside its table", (t) => {
-  const c = new Container("k", { functionName: "f", digest: "d", memoryMb: 128, maxConcurrency: 1 }, ContainerRole.EXECUTOR, new Map(), 0, () => {});
+  const c = new Container("k", { functionName: "f", digest: "d", memoryMb: 128, maxConcurrency: 1, tenant: "" }, ContainerRole.EXECUTOR, new Map(), 0, () => {});
   c.transition(ContainerState.STARTING, "cold start");
   t.throws(() => c.transition(ContainerState.REMOVED, "skip"), { instanceOf: IllegalTransition });
   c.transition(ContainerState.REMOVING, "failed");
@@ -551,4 +551,27 @@ test("the policy view carries each function's arrivals, idle times and cold star
   t.deepEqual(view.idleTimesMs, [5000]);
   t.is(view.coldStarts.length, 1);
   t.is(view.idleSince, clock.now());
+});
+
+const ofTenant = (f: RunnableFunction, tenant: string): RunnableFunction => ({ ...f, tenant });
+
+test("a zygote that was one tenant's executor is lent to that tenant's functions only", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const z = await zygoteOf(pool, runtime, clock, ofTenant(fn("acme_f", 256, 1, { lodash: "4.17.21" }), "acme"));
+  t.is(z.tenant, "acme", "the zygote remembers whose code ran in it");
+  const other = await pool.acquire(ofTenant(fn("globex_g", 256, 1, { lodash: "4.17.21" }), "globex"), clock.now() + 1000);
+  t.is(other.startKind, StartKind.COLD, "another tenant's function gets a container of its own");
+  t.is(z.role, ContainerRole.ZYGOTE, "the zygote is still waiting");
+  const same = await pool.acquire(ofTenant(fn("acme_h", 256, 1, { lodash: "4.17.21" }), "acme"), clock.now() + 1000);
+  t.is(same.startKind, StartKind.HELPER);
+  t.is(same.container, z);
+});
+
+test("with cross-tenant sharing on, a zygote is lent to any tenant's function it covers", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst, { crossTenantSharing: true });
+  const z = await zygoteOf(pool, runtime, clock, ofTenant(fn("acme_f", 256, 1, { lodash: "4.17.21" }), "acme"));
+  const lease = await pool.acquire(ofTenant(fn("globex_g", 256, 1, { lodash: "4.17.21" }), "globex"), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.container, z);
+  t.is(z.tenant, "globex");
 });

@@ -57,7 +57,7 @@ test("not root: private directories per worker, no uids, nothing locked", (t) =>
   t.false(fs.existsSync(tpl.home));
 });
 
-test("as root: shared directories locked, 0700 directories and code owned by the worker's uid", (t) => {
+test("as root: shared directories locked, 0700 directories owned by the worker's uid, code readable by its group only", (t) => {
   if (!isRoot) return t.pass("needs root");
   const dir = tempDir(t);
   const locked = path.join(dir, "shared");
@@ -75,8 +75,13 @@ test("as root: shared directories locked, 0700 directories and code owned by the
   t.is(st.uid, 48_001);
   t.is(st.mode & 0o777, 0o700);
   iso.giveCodeDir(code, tpl);
-  t.is(fs.statSync(code).uid, 48_001);
-  t.is(fs.statSync(code).mode & 0o777, 0o700);
+  const codeStat = fs.statSync(code);
+  t.is(codeStat.uid, 0, "root keeps the code directory: the worker cannot write there nor open it up");
+  t.is(codeStat.gid, 48_001);
+  t.is(codeStat.mode & 0o7777, 0o750);
+  // Already right (a function image's /fn on the read-only root): not touched again.
+  iso.giveCodeDir(code, tpl);
+  t.is(fs.statSync(code).ctimeMs, codeStat.ctimeMs);
   iso.release(tpl);
   t.false(fs.existsSync(tpl.home));
 });

@@ -1,6 +1,10 @@
 // SandboxRuntime on the Docker engine through dockerode. Containers run with network "none": the
 // sidecar is reached through a Unix socket in a per-container host directory bind-mounted at /run/faas.
+// Every container is hardened (hardenedHostConfig): read-only root, a bounded tmpfs at /tmp, no new
+// privileges, only the capabilities the sidecar needs to give each worker its own uid, and memory, CPU and
+// process limits.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type Docker from "dockerode";
 import { shortId } from "../../../common/ids.js";
@@ -17,6 +21,57 @@ const CODE_DIR = "code";
 const SOCKET_FILE = "sidecar.sock";
 const OTLP_DIR_IN_CONTAINER = "/run/faas-otlp";
 
+/**
+ * uid (and gid) of a container's configured function's workers: the sidecar is told it (FAAS_WORKER_UID_BASE)
+ * and function images give /fn to this group (function-images.ts), since the read-only root cannot be
+ * chowned at run time. Template workers get the uids above it.
+ */
+export const FUNCTION_UID = 10_000;
+
+/**
+ * What the sidecar, root inside the container, keeps of root: exactly what per-worker uids need. SETUID and
+ * SETGID start each worker under its own uid; CHOWN and FOWNER give a worker its directory and code
+ * directory (and the socket to node-manager's user); KILL ends what a worker left behind under its uid;
+ * DAC_OVERRIDE removes a worker's private directory, whatever modes it left in it. Workers themselves run with
+ * no capability at all (a uid change from root clears them) and no-new-privileges keeps it so.
+ */
+export const SIDECAR_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"] as const;
+
+export interface HardeningOptions {
+  readonly memoryMb: number;
+  /** CPUs the container may use (fractions allowed). */
+  readonly cpus: number;
+  readonly pidsLimit: number;
+  readonly tmpfsMb: number;
+  /** The host's network namespace instead of none (the function asked, the operator allowed). */
+  readonly hostNetwork: boolean;
+}
+
+/** The HostConfig limits and security settings of a function container (binds and logging aside). */
+export function hardenedHostConfig(o: HardeningOptions) {
+  const bytes = o.memoryMb * 1024 * 1024;
+  return {
+    NetworkMode: o.hostNetwork ? "host" : "none",
+    // The sidecar would be PID 1, and Node does not reap orphaned grandchildren (a function's own
+    // child processes): Docker's init does.
+    Init: true,
+    ReadonlyRootfs: true,
+    // The only writable places: /tmp (the workers' private directories, FAAS_WORK_DIR), Docker's own
+    // /dev/shm, and the bind-mounted run directory (root's; the sidecar's socket). noexec: nothing written
+    // at run time is executed.
+    Tmpfs: { "/tmp": `rw,noexec,nosuid,nodev,size=${o.tmpfsMb}m,mode=1777` },
+    CapDrop: ["ALL"],
+    CapAdd: [...SIDECAR_CAPABILITIES],
+    SecurityOpt: ["no-new-privileges"],
+    Memory: bytes,
+    MemorySwap: bytes, // no swap: the limit is the limit
+    NanoCpus: nanoCpus(o.cpus),
+    PidsLimit: o.pidsLimit,
+  };
+}
+
+const nanoCpus = (cpus: number) => Math.max(10_000_000, Math.round(cpus * 1e9));
+
 export interface DockerRuntimeOptions {
   readonly docker: Docker;
   /** Host directory holding one socket directory per container. Unix socket paths must stay < 108 bytes. */
@@ -26,6 +81,10 @@ export interface DockerRuntimeOptions {
   /** How long a new container may take until its sidecar answers. */
   readonly startTimeoutMs: number;
   readonly pidsLimit: number;
+  /** CPUs of a container whose spec names none (CONTAINER_CPUS_PER_WORKER). Default 1. */
+  readonly defaultCpus?: number;
+  /** Size of each container's /tmp (CONTAINER_TMPFS_MB). Default 64. */
+  readonly tmpfsMb?: number;
   /** Host directory of node-manager's OTLP relay socket (otlp-relay.ts); absent: sidecars do not trace. */
   readonly otlpRelayDir?: string;
 }
@@ -35,6 +94,8 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly channels = new Map<string, Channel>();
 
   private readonly tracingEnv: Record<string, string>;
+  /** The Docker host's CPUs: Docker refuses a NanoCpus above them. */
+  private hostCpus: Promise<number> | undefined;
 
   constructor(private readonly o: DockerRuntimeOptions) {
     fs.mkdirSync(o.runDir, { recursive: true });
@@ -47,22 +108,16 @@ export class DockerRuntime implements SandboxRuntime {
     fs.mkdirSync(socketDir, { recursive: true, mode: 0o755 });
     const socketPath = path.join(socketDir, SOCKET_FILE);
     const labels = { ...spec.labels, [LABELS.socketDir]: dirName };
-    const bytes = spec.memoryMb * 1024 * 1024;
     let container: Docker.Container | undefined;
     try {
+      const cpus = await this.cpus(spec.cpus);
       container = await this.o.docker.createContainer({
         name: `${this.o.namePrefix}-${spec.labels[LABELS.function] ?? "x"}-${dirName}`,
         Image: spec.image,
-        Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER, ...this.tracingEnv }).map(([k, v]) => `${k}=${v}`),
+        Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER, FAAS_WORKER_UID_BASE: String(FUNCTION_UID), ...this.tracingEnv }).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         HostConfig: {
-          NetworkMode: "none",
-          // The sidecar would be PID 1, and Node does not reap orphaned grandchildren (a function's own
-          // child processes): Docker's init does.
-          Init: true,
-          Memory: bytes,
-          MemorySwap: bytes, // no swap: the limit is the limit
-          PidsLimit: this.o.pidsLimit,
+          ...hardenedHostConfig({ memoryMb: spec.memoryMb, cpus, pidsLimit: this.o.pidsLimit, tmpfsMb: this.o.tmpfsMb ?? 64, hostNetwork: spec.hostNetwork === true }),
           Binds: [`${socketDir}:${RUN_DIR_IN_CONTAINER}`, ...(this.o.otlpRelayDir ? [`${this.o.otlpRelayDir}:${OTLP_DIR_IN_CONTAINER}:ro`] : [])],
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
@@ -108,9 +163,19 @@ export class DockerRuntime implements SandboxRuntime {
     await this.o.docker.getContainer(id).unpause();
   }
 
-  async update(id: string, memoryMb: number): Promise<void> {
+  async update(id: string, memoryMb: number, cpus?: number): Promise<void> {
     const bytes = memoryMb * 1024 * 1024;
-    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes });
+    const cpu = cpus === undefined ? {} : { NanoCpus: nanoCpus(await this.cpus(cpus)) };
+    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes, ...cpu });
+  }
+
+  /** The CPUs asked for (or the default), capped at the Docker host's. */
+  private async cpus(asked: number | undefined): Promise<number> {
+    this.hostCpus ??= this.o.docker.info().then(
+      (info: { NCPU?: number }) => info.NCPU || os.availableParallelism(),
+      () => os.availableParallelism(),
+    );
+    return Math.min(asked ?? this.o.defaultCpus ?? 1, await this.hostCpus);
   }
 
   async inject(sandbox: Sandbox, hostDir: string): Promise<string> {

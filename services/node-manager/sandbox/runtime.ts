@@ -12,6 +12,10 @@ export interface SandboxSpec {
   readonly labels: Record<string, string>;
   /** Environment of the sidecar (the function's own env travels inside FAAS_FUNCTION_ENV). */
   readonly env: Record<string, string>;
+  /** CPU limit in CPUs; absent: the runtime's default. */
+  readonly cpus?: number;
+  /** Join the host's network instead of having none (FunctionSpec.host_network, allowed by the operator). */
+  readonly hostNetwork?: boolean;
 }
 
 export interface Sandbox {
@@ -35,8 +39,8 @@ export interface SandboxRuntime {
   destroy(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
-  /** Changes the container's memory limit (a zygote lent to a function gets the function's). */
-  update(id: string, memoryMb: number): Promise<void>;
+  /** Changes the container's memory limit, and its CPU limit when given (a zygote lent to a function gets the function's). */
+  update(id: string, memoryMb: number, cpus?: number): Promise<void>;
   /**
    * Copies a host directory into the running container (its bind-mounted run directory) under a fresh
    * name; resolves with the path inside the container.
