@@ -209,9 +209,9 @@ export class LocalMesh {
    * Starts a service on its fixed port or on a free one, and resolves once /healthz answers. A free port
    * can be taken by someone else between our probe and the service's bind: then it tries another.
    */
-  async startService(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+  async startService(name: ServiceName, extraEnv: Record<string, string> = {}, port?: number): Promise<ServiceProcess> {
     const file = this.logFile(name);
-    const fixed = this.o.ports?.[name] ?? (name === "zygote-builder" && this.#zygoteBuilderPort ? this.#zygoteBuilderPort : undefined);
+    const fixed = port ?? this.o.ports?.[name] ?? (name === "zygote-builder" && this.#zygoteBuilderPort ? this.#zygoteBuilderPort : undefined);
     for (let attempt = 1; ; attempt++) {
       const port = fixed ?? (await freePort());
       const logStart = fs.existsSync(file) ? fs.statSync(file).size : 0;
@@ -240,6 +240,26 @@ export class LocalMesh {
     const result = await s.exited;
     this.services.delete(name);
     return result;
+  }
+
+  /**
+   * Stops a service with a signal and starts it again on the same port (its callers keep their URL),
+   * after downMs.
+   */
+  async restartService(name: ServiceName, signal: NodeJS.Signals = "SIGTERM", downMs = 0): Promise<ServiceProcess> {
+    const port = Number(new URL(this.url(name)).port);
+    await this.stopService(name, signal);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    return this.startService(name, {}, port);
+  }
+
+  /** Stops nats-server and starts it again on the same port and JetStream store, after downMs. */
+  async restartNats(downMs = 0): Promise<void> {
+    if (!this.#nats) throw new Error("this mesh did not start its nats-server");
+    const port = Number(new URL(this.natsUrl).port);
+    await this.stopNats();
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    await this.startNats(port);
   }
 
   async stop(): Promise<void> {

@@ -53,6 +53,14 @@ runService("gateway", async (logger) => {
     invoker,
     resolveFunction: (name) => registry.get(name),
     metrics: metrics.registry,
+    // An attempt runs in one of its tenant's concurrency slots, as a sync call does; when all are taken it
+    // goes back to the queue (NAK with the hint) without counting as an attempt.
+    admit: (name) => {
+      const tenant = tenants.tenant(name);
+      if (!tenant) return { release: () => {} };
+      const a = limiter.admitSlot(tenant.name, tenant.quota);
+      return a.admitted ? { release: a.release } : { retryAfterMs: a.retryAfterMs };
+    },
     settings: {
       maxAttempts: cfg.asyncMaxAttempts,
       backoffBaseMs: cfg.asyncBackoffBaseMs,

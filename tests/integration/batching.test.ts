@@ -119,7 +119,7 @@ test.serial("a pure function's identical payloads in one batch run once, and eve
 test.serial("the packing planner's predictions are readable over gRPC, from what the batches showed it", async (t) => {
   const balancer = createGrpcJsClient(BalancerService, ctx.mesh.url("balancer"));
   try {
-    const { message: plan } = await balancer.planPacking({ function: "batchable", invocations: 100, objective: "time" });
+    const { message: plan } = await balancer.planPacking({ function: ctx.mesh.qualified("batchable"), invocations: 100, objective: "time" });
     t.true(plan.degree >= 1 && plan.degree <= 16, `degree ${plan.degree} within the function's max concurrency`);
     t.is(plan.predictions.length, 16);
     t.is(plan.objective, "time");
@@ -127,7 +127,7 @@ test.serial("the packing planner's predictions are readable over gRPC, from what
     t.true(plan.service.length >= 1, "E(d) from the pieces it saw");
     const chosen = plan.predictions[plan.degree - 1];
     t.true(plan.predictions.every((p) => p.score >= chosen.score), "the chosen degree has the least score");
-    const err = await t.throwsAsync(balancer.planPacking({ function: "batchable", invocations: 100, objective: "speed" }));
+    const err = await t.throwsAsync(balancer.planPacking({ function: ctx.mesh.qualified("batchable"), invocations: 100, objective: "speed" }));
     t.is((err as unknown as { code: number }).code, Code.InvalidArgument);
     const unknown = await t.throwsAsync(balancer.planPacking({ function: "nope", invocations: 10 }));
     t.is((unknown as unknown as { code: number }).code, Code.NotFound);

@@ -169,3 +169,27 @@ test.serial("a tenant at its concurrency limit gets RESOURCE_EXHAUSTED while its
     busy.close();
   }
 });
+
+test.serial("async attempts hold their tenant's concurrency slots too: they run one at a time at a limit of 1", async (t) => {
+  const single = as(await ctx.mesh.createTenant("single", { maxConcurrent: 1 }));
+  try {
+    await single.deployFunction(readFunctionDir(path.join(FIXTURES, "batchable"), { name: "work", maxConcurrency: 4 }), { timeoutMs: 600_000 });
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await single.invokeAsync({ function: "work", payload: json({ rounds: 20_000, seed: i }) })).message.invocationId);
+    for (const invocationId of ids) {
+      const r = (await single.getResult({ invocationId, waitMs: 60_000 }, { timeoutMs: 90_000 })).message;
+      t.is(r.state, AsyncState.DONE);
+      t.is(r.result?.status, InvocationStatus.OK);
+    }
+    // Each attempt's run, from its record (start and total): no two overlap.
+    const runs = [];
+    for (const invocationId of ids) {
+      const [rec] = (await ctx.traceStore.queryInvocations({ invocationId })).message.records;
+      runs.push([rec.receivedAtUnixUs, rec.receivedAtUnixUs + rec.timings!.totalUs]);
+    }
+    runs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    for (let i = 1; i < runs.length; i++) t.true(runs[i][0] >= runs[i - 1][1], `attempt ${i} started before attempt ${i - 1} ended`);
+  } finally {
+    single.close();
+  }
+});

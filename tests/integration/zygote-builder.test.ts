@@ -94,6 +94,8 @@ const spec = (name: string, dependencies: Record<string, string>, files: Record<
   return { spec: s, code };
 };
 const codeOf = (files: Record<string, string>) => create(FunctionCodeSchema, { files: Object.fromEntries(Object.entries(files).map(([p, c]) => [p, new TextEncoder().encode(c)])) });
+/** A worker's uid and the group that owns /fn in function images (root:10000 0750): what the sidecar runs a function as. */
+const WORKER_USER = "10000:10000";
 
 test.before(async () => {
   ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-zygote-test-"));
@@ -247,7 +249,7 @@ test.serial("a function image built FROM the zygote finds its packages in /node_
   t.log(`function image FROM the zygote: ${Date.now() - started} ms (host npm install for the code store included)`);
   t.regex(built.image, new RegExp(`^faas-fn/zt-fn-${suffix}:[0-9a-f]{16}-${shared.id.slice(3, 15)}-[0-9a-f]{12}$`));
   const run1 = `console.log(JSON.stringify({ ...require("/fn/index.js").main(), ownModules: require("fs").existsSync("/fn/node_modules") }))`;
-  t.deepEqual(await nodeIn(built.image, run1, "1000:1000"), { twoHours: 7_200_000, ms: "2.1.3", esc: "1.0.3", msFrom: "/node_modules/ms/index.js", ownModules: false });
+  t.deepEqual(await nodeIn(built.image, run1, WORKER_USER), { twoHours: 7_200_000, ms: "2.1.3", esc: "1.0.3", msFrom: "/node_modules/ms/index.js", ownModules: false });
   const listed = (await images.list()).find((p) => p.image === built.image);
   t.is(listed?.setId, shared.id);
   t.deepEqual(listed?.packages, { "escape-html": "1.0.3", ms: "2.1.3" });
@@ -265,7 +267,7 @@ test.serial("a function image built FROM the zygote finds its packages in /node_
   const other = spec(`zt-fn2-${suffix}`, { ms: "2.1.3", "escape-html": "1.0.2" }, { "index.js": index });
   const built2 = await images.ensure(other.spec, other.code, zygote);
   ctx.images.add(built2.image);
-  const seen2 = (await nodeIn(built2.image, run1, "1000:1000")) as Record<string, unknown>;
+  const seen2 = (await nodeIn(built2.image, run1, WORKER_USER)) as Record<string, unknown>;
   t.like(seen2, { ms: "2.1.3", esc: "1.0.2", msFrom: "/node_modules/ms/index.js", ownModules: true });
 
   // Without a zygote: the runtime image with the function's own node_modules, as before; another image.
@@ -273,5 +275,5 @@ test.serial("a function image built FROM the zygote finds its packages in /node_
   ctx.images.add(plain.image);
   t.not(plain.image, built.image);
   t.true(plain.image.includes("-none-"));
-  t.like(await nodeIn(plain.image, run1, "1000:1000"), { ms: "2.1.3", msFrom: "/fn/node_modules/ms/index.js", ownModules: true });
+  t.like(await nodeIn(plain.image, run1, WORKER_USER), { ms: "2.1.3", msFrom: "/fn/node_modules/ms/index.js", ownModules: true });
 });

@@ -76,3 +76,17 @@ test("concurrency: a slot per running invocation, released once, with a short hi
   t.true(limiter.admitRate("t", quota).admitted, "async acceptance takes a token, not a slot");
   t.is(limiter.running("t"), 2);
 });
+
+test("an async attempt takes a slot, not a token, and shares the bound with sync calls", (t) => {
+  const limiter = new TenantLimiter(new FakeClock(0));
+  const quota = { maxConcurrent: 1, ratePerSecond: 1, burst: 1 };
+  t.true(limiter.admitRate("t", quota).admitted, "accepted: the only token");
+  const attempt = limiter.admitSlot("t", quota);
+  t.true(attempt.admitted, "its attempt runs although no token is left");
+  const sync = limiter.admit("t", quota);
+  t.false(sync.admitted);
+  t.regex(!sync.admitted ? sync.reason : "", /invocations running/);
+  t.false(limiter.admitSlot("t", quota).admitted, "a second attempt waits for the slot");
+  if (attempt.admitted) attempt.release();
+  t.true(limiter.admitSlot("t", quota).admitted);
+});

@@ -25,24 +25,17 @@ export class TenantLimiter {
   /** Takes a token and a running slot for one invocation; release() gives the slot back. */
   admit(tenant: string, quota: QuotaValues): Admission {
     const s = this.#stateOf(tenant, quota);
-    if (s.running >= quota.maxConcurrent) {
-      return { admitted: false, reason: `tenant ${tenant} has ${s.running} invocations running, its limit`, retryAfterMs: CONCURRENCY_RETRY_MS };
-    }
-    const refused = this.#takeToken(s, tenant, quota);
-    if (refused) return refused;
-    s.running++;
-    let released = false;
-    return {
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        s.running--;
-      },
-    };
+    if (s.running >= quota.maxConcurrent) return full(s, tenant);
+    return this.#takeToken(s, tenant, quota) ?? slot(s);
   }
 
-  /** Takes a token only: an async invocation is rated when accepted and holds no slot while it is queued. */
+  /** Takes a running slot only: an async attempt, whose token was taken when it was accepted. */
+  admitSlot(tenant: string, quota: QuotaValues): Admission {
+    const s = this.#stateOf(tenant, quota);
+    return s.running >= quota.maxConcurrent ? full(s, tenant) : slot(s);
+  }
+
+  /** Takes a token only: an async invocation is rated when accepted and holds no slot while it is queued (admitSlot when it runs). */
   admitRate(tenant: string, quota: QuotaValues): Admission {
     const s = this.#stateOf(tenant, quota);
     return this.#takeToken(s, tenant, quota) ?? { admitted: true, release: () => {} };
@@ -73,6 +66,23 @@ export class TenantLimiter {
     const retryAfterMs = Math.max(1, Math.ceil(((1 - s.tokens) * 1000) / quota.ratePerSecond));
     return { admitted: false, reason: `tenant ${tenant} is over its rate of ${quota.ratePerSecond} invocations per second`, retryAfterMs };
   }
+}
+
+function full(s: TenantState, tenant: string): Admission {
+  return { admitted: false, reason: `tenant ${tenant} has ${s.running} invocations running, its limit`, retryAfterMs: CONCURRENCY_RETRY_MS };
+}
+
+function slot(s: TenantState): Admission {
+  s.running++;
+  let released = false;
+  return {
+    admitted: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      s.running--;
+    },
+  };
 }
 
 function burstOf(q: QuotaValues): number {
