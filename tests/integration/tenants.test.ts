@@ -8,6 +8,7 @@ import { createGrpcJsClient, GrpcCallError, type GrpcJsClient } from "../../clie
 import { AdminService } from "../../gen/faas/gateway/v1/admin_pb.js";
 import { AsyncState, GatewayService } from "../../gen/faas/gateway/v1/gateway_pb.js";
 import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
+import { eventually } from "../helpers/eventually.js";
 import { FIXTURES, json, parse, useMesh } from "../helpers/test-mesh.js";
 
 const ctx = useMesh(test);
@@ -184,7 +185,7 @@ test.serial("async attempts hold their tenant's concurrency slots too: they run 
     // Each attempt's run, from its record (start and total): no two overlap.
     const runs = [];
     for (const invocationId of ids) {
-      const [rec] = (await ctx.traceStore.queryInvocations({ invocationId })).message.records;
+      const rec = await eventually(async () => (await ctx.traceStore.queryInvocations({ invocationId })).message.records[0], `the record of ${invocationId}`);
       runs.push([rec.receivedAtUnixUs, rec.receivedAtUnixUs + rec.timings!.totalUs]);
     }
     runs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
