@@ -2,8 +2,8 @@
 // container, with only the capabilities this needs: see docker-runtime.ts): its own uid/gid, a private
 // 0700 writable directory as HOME and TMPDIR, a code directory only its group can open and nobody but root
 // can write (root:<its gid>, 0750), shared scratch directories locked to 0711, and at the end every process
-// left under its uid killed. Not root (a developer's machine): workers run as the sidecar's user, each still
-// with its own directory, and this is logged once.
+// left under its uid killed. Not root (node-manager's CONTAINER_NON_ROOT, or a developer's machine): workers
+// run as the sidecar's user, each still with its own directory, and the container is never shared.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "../common/logger.js";
@@ -54,7 +54,7 @@ export class WorkerIsolation {
   prepare(lockedDirs: readonly string[]): void {
     fs.mkdirSync(this.#o.workDir, { recursive: true });
     if (!this.asRoot) {
-      this.#o.logger.warn({ uid: process.getuid?.() }, "the sidecar is not root: workers run as its own user, without uid isolation (development only)");
+      this.#o.logger.info({ uid: process.getuid?.() }, "the sidecar is not root (CONTAINER_NON_ROOT, or a developer's machine): workers run as its own user, each with its own directory");
       return;
     }
     fs.chmodSync(this.#o.workDir, TRAVERSE_ONLY);

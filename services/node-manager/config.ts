@@ -1,7 +1,7 @@
 import { internalSecretFileSetting, internalSecretFor, internalSecretSetting } from "../../common/internal-auth.js";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bool, int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
+import { bool, ConfigError, int, loadConfig, num, oneOf, port, str, type ConfigOf } from "../../common/config.js";
 import { POLICY_NAMES } from "./policies/index.js";
 
 export const nodeManagerSchema = {
@@ -43,13 +43,24 @@ export const nodeManagerSchema = {
   cpusPerWorker: num("CONTAINER_CPUS_PER_WORKER", 1, "CPU limit of each container (Docker NanoCpus) per worker process of its function (limits.workers), capped at the host's CPUs; spares and zygotes get one worker's. Per worker rather than per MB (Lambda's 1769 MB per vCPU): here workers are the unit of CPU parallelism, and a 256 MB function at Lambda's ratio would get 0.14 CPU and start several times slower.", { min: 0.01, max: 1024 }),
   tmpfsMb: int("CONTAINER_TMPFS_MB", 64, "Size of the writable tmpfs at /tmp in each container (the root filesystem is read-only; the workers' private directories live there). Its pages count against the container's memory limit.", { min: 1, max: 65_536 }),
   allowHostNetwork: bool("ALLOW_HOST_NETWORK", false, "Run functions that ask for the host's network (spec.host_network) on it; off: preparing one fails with FAILED_PRECONDITION. The gateway's ALLOW_HOST_NETWORK must be on too. Every other container has no network at all."),
+  containerNonRoot: bool(
+    "CONTAINER_NON_ROOT",
+    false,
+    "Run every function container as the unprivileged user 10000 with all capabilities dropped and none added, sidecar included. Its sidecar cannot give each worker a uid of its own, so containers are never made zygotes or lent: NODE_POLICY must be keepalive or histogram. Off (default): the sidecar is the container's root with six capabilities and each worker its own uid, which zygote sharing needs.",
+  ),
   npmInstallTimeoutMs: int("NPM_INSTALL_TIMEOUT_MS", 300_000, "Limit on installing a function's dependencies at deploy.", { min: 1000 }),
 };
+
+/** The policies that never lend a container to another function: the ones a non-root container allows. */
+const NON_ROOT_POLICIES: readonly string[] = ["keepalive", "histogram"];
 
 export type NodeManagerConfig = ConfigOf<typeof nodeManagerSchema> & { readonly runDir: string; readonly buildDir: string; readonly codeDir: string; readonly memoryMb: number; readonly maxStarts: number };
 
 export function loadNodeManagerConfig(env: NodeJS.ProcessEnv = process.env): NodeManagerConfig {
   const c = loadConfig(nodeManagerSchema, env);
+  if (c.containerNonRoot && !NON_ROOT_POLICIES.includes(c.policy)) {
+    throw new ConfigError([`CONTAINER_NON_ROOT needs NODE_POLICY ${NON_ROOT_POLICIES.join(" or ")} (${c.policy} makes zygotes or stem cells, which need per-worker uids)`]);
+  }
   return {
     ...c,
     internalSecret: internalSecretFor("NODE_MANAGER_HOST", c.host, c),

@@ -84,7 +84,7 @@ runService("node-manager", async (logger) => {
   // The pool asks the meter before scaling out; the meter has the pool look again after each reading.
   const cpu = new CpuMeter(500, () => pool.reconsider());
   const catalog = new FunctionCatalog({ images, assigner, logger });
-  const node = new Node({ nodeId: cfg.nodeId, catalog, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs, allowHostNetwork: cfg.allowHostNetwork, cpusPerWorker: cfg.cpusPerWorker });
+  const node = new Node({ nodeId: cfg.nodeId, catalog, pool, runtime, clock: systemClock, logger, capacityWaitMs: cfg.capacityWaitMs, startTimeoutMs: cfg.startTimeoutMs, allowHostNetwork: cfg.allowHostNetwork, nonRoot: cfg.containerNonRoot, cpusPerWorker: cfg.cpusPerWorker });
   await node.reconcile();
 
   const reaper = setInterval(() => pool.tick(), cfg.reaperIntervalMs);

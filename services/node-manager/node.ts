@@ -43,6 +43,8 @@ export interface NodeOptions {
   readonly startTimeoutMs: number;
   /** ALLOW_HOST_NETWORK: functions asking for the host's network may be prepared here. */
   readonly allowHostNetwork?: boolean;
+  /** CONTAINER_NON_ROOT: containers run as the function user with no capability, and are never shared. */
+  readonly nonRoot?: boolean;
   /** CONTAINER_CPUS_PER_WORKER: a container's CPU limit is this times its function's workers. */
   readonly cpusPerWorker?: number;
 }
@@ -225,8 +227,10 @@ export class Node {
     const maxConcurrency = ref.limits?.maxConcurrency || spec.limits?.maxConcurrency || 1;
     const workers = ref.limits?.workers || spec.limits?.workers || 1;
     // A host-network container is never lent (its zygote would carry the network to another function), so
-    // neither does such a function borrow a zygote or stem cell (those have no network): no claim.
+    // neither does such a function borrow a zygote or stem cell (those have no network): no claim. Nor does
+    // a function in non-root containers (a zygote's fork would share its uid with the lender's).
     const hostNetwork = spec.hostNetwork && this.o.allowHostNetwork === true;
+    const nonRoot = this.o.nonRoot === true;
     const cached = this.runnables.get(spec.name);
     if (cached && cached.prepared === prepared && cached.memoryMb === memoryMb && cached.timeoutMs === timeoutMs && cached.maxConcurrency === maxConcurrency && cached.workers === workers) return cached.fn;
     const fn: RunnableFunction = {
@@ -237,7 +241,7 @@ export class Node {
       maxConcurrency,
       dependencies: new Map(Object.entries(spec.dependencies)),
       packages: new Map(Object.entries(prepared.packages)),
-      claim: hostNetwork || !prepared.codeDirs ? undefined : {
+      claim: hostNetwork || nonRoot || !prepared.codeDirs ? undefined : {
         entry: spec.entry || "index.js",
         env: spec.env,
         timeoutMs,
@@ -250,6 +254,7 @@ export class Node {
         memoryMb,
         cpus: (this.o.cpusPerWorker ?? 1) * workers,
         hostNetwork,
+        nonRoot,
         labels: { [LABELS.node]: this.o.nodeId, [LABELS.function]: spec.name, [LABELS.digest]: spec.digest },
         env: {
           FAAS_FUNCTION_NAME: spec.name,

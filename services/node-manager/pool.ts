@@ -331,7 +331,7 @@ export class ContainerPool {
         if (!c || c.state !== ContainerState.IDLE || c.inflight !== 0) continue;
         if (a.kind === "remove") void this.remove(c, a.reason);
         // A host-network container never becomes a zygote: lent, it would give its network to another function.
-        else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && !this.known.get(c.functionName)?.sandboxSpec.hostNetwork) void this.becomeZygote(c, a.reason);
+        else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && !isUnshareable(this.known.get(c.functionName)?.sandboxSpec)) void this.becomeZygote(c, a.reason);
       } else if (a.kind === "start-stem-cell") {
         if (this.o.spares) this.startSpare(ContainerRole.STEM_CELL, this.o.spares.stemCell(), EMPTY, a.reason);
       } else if (a.kind === "start-zygote") {
@@ -784,4 +784,9 @@ export class ContainerPool {
       ),
     );
   }
+}
+
+/** A host-network or non-root container is never made a zygote: it would lend its network, or its uid. */
+function isUnshareable(spec: SandboxSpec | undefined): boolean {
+  return spec?.hostNetwork === true || spec?.nonRoot === true;
 }

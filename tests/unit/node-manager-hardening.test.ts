@@ -4,6 +4,8 @@
 // tests/integration/container-hardening.test.ts.
 import test from "ava";
 import { FakeClock } from "../../common/clock.js";
+import { ConfigError } from "../../common/config.js";
+import { loadNodeManagerConfig } from "../../services/node-manager/config.js";
 import { createLogger } from "../../common/logger.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerRole, ContainerState } from "../../services/node-manager/container.js";
@@ -121,4 +123,15 @@ test("a lent container's CPU limit follows the renter's workers, in the same upd
   t.is(b.startKind, StartKind.HELPER);
   await eventually(() => runtime.updates.length > 0, "the lent container's update", 5000, 1);
   t.deepEqual(runtime.updates, [{ memoryMb: 256, cpus: 2 }], "same memory, more CPUs: one update with the CPUs");
+});
+
+test("a non-root container adds no capability back; CONTAINER_NON_ROOT needs a policy that never lends", (t) => {
+  const c = hardenedHostConfig({ memoryMb: 256, cpus: 1, pidsLimit: 512, tmpfsMb: 64, hostNetwork: false, nonRoot: true });
+  t.deepEqual(c.CapDrop, ["ALL"]);
+  t.deepEqual(c.CapAdd, []);
+  t.notThrows(() => loadNodeManagerConfig({ CONTAINER_NON_ROOT: "true" }));
+  t.notThrows(() => loadNodeManagerConfig({ CONTAINER_NON_ROOT: "true", NODE_POLICY: "histogram" }));
+  for (const policy of ["pagurus", "sock", "prewarm"]) {
+    t.throws(() => loadNodeManagerConfig({ CONTAINER_NON_ROOT: "true", NODE_POLICY: policy }), { instanceOf: ConfigError, message: /CONTAINER_NON_ROOT needs NODE_POLICY keepalive or histogram/ });
+  }
 });

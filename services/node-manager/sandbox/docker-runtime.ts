@@ -45,6 +45,8 @@ export interface HardeningOptions {
   readonly tmpfsMb: number;
   /** The host's network namespace instead of none (the function asked, the operator allowed). */
   readonly hostNetwork: boolean;
+  /** The container runs as FUNCTION_UID (SandboxSpec.nonRoot): no capability is added back. */
+  readonly nonRoot?: boolean;
 }
 
 /** The HostConfig limits and security settings of a function container (binds and logging aside). */
@@ -61,7 +63,7 @@ export function hardenedHostConfig(o: HardeningOptions) {
     // at run time is executed.
     Tmpfs: { "/tmp": `rw,noexec,nosuid,nodev,size=${o.tmpfsMb}m,mode=1777` },
     CapDrop: ["ALL"],
-    CapAdd: [...SIDECAR_CAPABILITIES],
+    CapAdd: o.nonRoot ? [] : [...SIDECAR_CAPABILITIES],
     SecurityOpt: ["no-new-privileges"],
     Memory: bytes,
     MemorySwap: bytes, // no swap: the limit is the limit
@@ -106,6 +108,8 @@ export class DockerRuntime implements SandboxRuntime {
     const dirName = shortId(6);
     const socketDir = path.join(this.o.runDir, dirName);
     fs.mkdirSync(socketDir, { recursive: true, mode: 0o755 });
+    // A non-root sidecar must create its socket here: the directory becomes its user's.
+    if (spec.nonRoot) fs.chownSync(socketDir, FUNCTION_UID, FUNCTION_UID);
     const socketPath = path.join(socketDir, SOCKET_FILE);
     const labels = { ...spec.labels, [LABELS.socketDir]: dirName };
     let container: Docker.Container | undefined;
@@ -114,10 +118,11 @@ export class DockerRuntime implements SandboxRuntime {
       container = await this.o.docker.createContainer({
         name: `${this.o.namePrefix}-${spec.labels[LABELS.function] ?? "x"}-${dirName}`,
         Image: spec.image,
+        ...(spec.nonRoot && { User: `${FUNCTION_UID}:${FUNCTION_UID}` }),
         Env: Object.entries({ ...spec.env, FAAS_SOCKET_PATH: SOCKET_IN_CONTAINER, FAAS_WORKER_UID_BASE: String(FUNCTION_UID), ...this.tracingEnv }).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         HostConfig: {
-          ...hardenedHostConfig({ memoryMb: spec.memoryMb, cpus, pidsLimit: this.o.pidsLimit, tmpfsMb: this.o.tmpfsMb ?? 64, hostNetwork: spec.hostNetwork === true }),
+          ...hardenedHostConfig({ memoryMb: spec.memoryMb, cpus, pidsLimit: this.o.pidsLimit, tmpfsMb: this.o.tmpfsMb ?? 64, hostNetwork: spec.hostNetwork === true, nonRoot: spec.nonRoot === true }),
           Binds: [`${socketDir}:${RUN_DIR_IN_CONTAINER}`, ...(this.o.otlpRelayDir ? [`${this.o.otlpRelayDir}:${OTLP_DIR_IN_CONTAINER}:ro`] : [])],
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },

@@ -16,6 +16,11 @@ export interface SandboxSpec {
   readonly cpus?: number;
   /** Join the host's network instead of having none (FunctionSpec.host_network, allowed by the operator). */
   readonly hostNetwork?: boolean;
+  /**
+   * The whole container as the unprivileged function user with no capability (CONTAINER_NON_ROOT): its
+   * sidecar cannot give workers uids of their own, so such a container is never made a zygote or lent.
+   */
+  readonly nonRoot?: boolean;
 }
 
 export interface Sandbox {
