@@ -23,9 +23,7 @@ type Gateway = GrpcJsClient<typeof GatewayService>;
 
 export interface FaultContext {
   readonly mesh: LocalMesh;
-  readonly gateway: Gateway;
-  /** The function under load, as the tenant calls it and as the mesh behind the gateway knows it. */
-  readonly fn: string;
+  /** The function under load, as the mesh behind the gateway knows it (containers, records). */
   readonly qualified: string;
   /** When the load ends (ms since its start). */
   readonly durationMs: number;
@@ -200,7 +198,7 @@ async function runFault(mesh: LocalMesh, gateway: Gateway, fault: Fault, o: Matr
   await gateway.deployFunction(readFunctionDir(path.join(FAULT_FUNCTIONS, fault.fixture), { name: fn }), { timeoutMs: 600_000 });
   // Warm: one container up before the clock starts, so the fault hits a serving function.
   await gateway.invoke({ function: fn, payload: json(fault.payload(-1)) }, { timeoutMs: 120_000 }).catch(() => undefined);
-  const c: FaultContext = { mesh, gateway, fn, qualified: mesh.qualified(fn), durationMs: o.durationMs };
+  const c: FaultContext = { mesh, qualified: mesh.qualified(fn), durationMs: o.durationMs };
   const hangMs = o.hangMs ?? 70_000;
 
   const injected = fault.inject(c);
