@@ -21,6 +21,13 @@ export function newInvocationId(now = Date.now()): string {
   return now.toString(16).padStart(12, "0") + randomHex(10);
 }
 
+/** Whether s has an invocation id's form (32 lower-case hex digits), as callers must send it back. */
+export function isInvocationId(s: string): boolean {
+  return INVOCATION_ID.test(s);
+}
+
+const INVOCATION_ID = /^[0-9a-f]{32}$/;
+
 export function shortId(bytes = 6): string {
   return randomHex(bytes);
 }

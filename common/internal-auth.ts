@@ -3,7 +3,6 @@
 // and every internal server checks, so nothing else on the network can invoke functions behind the
 // gateway's keys and quotas. (mTLS would also authenticate the servers to the clients; a shared secret
 // is what a single-operator mesh needs first, and it works unchanged through compose's networks.)
-import { createHash, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { ConfigError, str } from "./config.js";
@@ -50,13 +49,4 @@ export function isLoopback(host: string): boolean {
 export function checkInternalBinding(hostEnv: string, host: string, secret: string): void {
   if (secret && secret.length < MIN_INTERNAL_SECRET_LENGTH) throw new ConfigError([`FAAS_INTERNAL_SECRET must have at least ${MIN_INTERNAL_SECRET_LENGTH} characters`]);
   if (!isLoopback(host) && !secret) throw new ConfigError([`${hostEnv}=${host} is not a loopback address: set FAAS_INTERNAL_SECRET (the same on every service) so that only the mesh can call it`]);
-}
-
-/** The check a server applies to every call (health and metrics routes excepted). */
-export function secretChecker(secret: string): (presented: string | string[] | undefined) => boolean {
-  const expected = createHash("sha256").update(secret).digest();
-  return (presented) => {
-    if (typeof presented !== "string") return false;
-    return timingSafeEqual(createHash("sha256").update(presented).digest(), expected);
-  };
 }

@@ -14,7 +14,8 @@ import { HealthStatus, registerHealthService } from "./health.js";
 import { preciseDecodeErrors, unknownProcedure } from "./precise-errors.js";
 import { drainAbandonedBody } from "./http1-unread-body.js";
 import { clampDeadlineHeaders } from "./deadline-headers.js";
-import { INTERNAL_SECRET_HEADER, secretChecker } from "./internal-auth.js";
+import { INTERNAL_SECRET_HEADER } from "./internal-auth.js";
+import { secretChecker } from "./secret-check.js";
 
 export type { ServiceBinding };
 
@@ -191,7 +192,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/** UNAUTHENTICATED in the caller's protocol: a trailers-only gRPC answer, or Connect's JSON error. */
+/** UNAUTHENTICATED in the caller's protocol: a gRPC status in trailers, or Connect's JSON error. */
 function refuse(res: http.ServerResponse | http2.Http2ServerResponse, contentType: string): void {
   const message = "this service takes calls from the mesh only: missing or wrong faas-internal-secret";
   const out = res as http.ServerResponse;

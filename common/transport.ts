@@ -27,6 +27,7 @@ export interface Peer<S extends DescService> {
  * stream (multiplexed-client.ts), streaming methods through connect-es; all speak gRPC on the wire.
  */
 export function connectPeer<S extends DescService>(service: S, url: string, options: PeerOptions = {}): Peer<S> {
+  const secret = options.internalSecret;
   const socketPath = url.startsWith("unix:") ? url.slice("unix:".length) : undefined;
   const baseUrl = socketPath ? "http://localhost" : url;
   const { hostname, port } = new URL(baseUrl);
@@ -40,10 +41,10 @@ export function connectPeer<S extends DescService>(service: S, url: string, opti
     sessionManager,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
-    interceptors: options.internalSecret ? [(next) => (req) => (req.header.set(INTERNAL_SECRET_HEADER, options.internalSecret!), next(req))] : [],
+    interceptors: secret ? [(next) => (req) => (req.header.set(INTERNAL_SECRET_HEADER, secret), next(req))] : [],
   });
   const client = createClient(service, transport) as Record<string, unknown>;
-  const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes, headers: options.internalSecret ? { [INTERNAL_SECRET_HEADER]: options.internalSecret } : undefined });
+  const unary = new GrpcUnaryClient(url, { readMaxBytes: options.readMaxBytes, headers: secret ? { [INTERNAL_SECRET_HEADER]: secret } : undefined });
   const multiplexed = multiplexedMethods(service);
   const callers: MultiplexedCaller[] = [];
   for (const method of service.methods) {

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { shortId } from "../common/ids.js";
 import { connectPeer } from "../common/transport.js";
 import { AdminService } from "../gen/faas/gateway/v1/admin_pb.js";
+import { qualifiedName } from "../services/gateway/tenancy/tenant-names.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -138,7 +139,7 @@ export class LocalMesh {
 
   /** The name the rest of the mesh (balancer, nodes, trace-store, Docker labels) knows the tenant's function by. */
   qualified(fn: string, tenant = this.tenant): string {
-    return `${tenant}_${fn}`;
+    return qualifiedName(tenant, fn);
   }
 
   /** Creates a tenant through the gateway's AdminService; returns a new API key of it. */

@@ -5,47 +5,26 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs as parseFlags } from "node:util";
 import { LocalMesh } from "../../scripts/local-mesh.js";
 import { FAULTS, runFaultMatrix } from "./matrix.js";
 import { faultTable } from "./report.js";
 
 function parseArgs(argv: string[]) {
-  const a = { rate: 200, seconds: 12, only: undefined as string[] | undefined, json: "" };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const positive = () => {
-      const v = Number(value());
-      if (!(v > 0)) throw new Error(`${flag} must be a positive number`);
-      return v;
-    };
-    switch (flag) {
-      case "--rate":
-        a.rate = positive();
-        break;
-      case "--seconds":
-        a.seconds = positive();
-        break;
-      case "--only":
-        a.only = value().split(",");
-        for (const name of a.only) if (!FAULTS.some((f) => f.name === name)) throw new Error(`unknown fault ${name}; faults: ${FAULTS.map((f) => f.name).join(", ")}`);
-        break;
-      case "--json":
-        a.json = value();
-        break;
-      default:
-        throw new Error(`unknown flag ${flag}; usage: npm run faults -- [--rate 200] [--seconds 12] [--only a,b] [--json FILE]`);
-    }
-  }
-  return a;
+  // strict: an unknown flag or a flag without its value is an error.
+  const { values } = parseFlags({ args: argv, strict: true, options: { rate: { type: "string" }, seconds: { type: "string" }, only: { type: "string" }, json: { type: "string" } } });
+  const positive = (flag: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`--${flag} must be a positive number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const only = values.only?.split(",");
+  for (const name of only ?? []) if (!FAULTS.some((f) => f.name === name)) throw new Error(`unknown fault ${name}; faults: ${FAULTS.map((f) => f.name).join(", ")}`);
+  return { rate: positive("rate", values.rate, 200), seconds: positive("seconds", values.seconds, 12), only, json: values.json ?? "" };
 }
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+async function main(args: ReturnType<typeof parseArgs>): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-faults-"));
   console.log(`starting a mesh in ${dir} (logs in ${path.join(dir, "logs")})`);
   const mesh = await LocalMesh.start({ dir });
@@ -70,7 +49,15 @@ async function main(): Promise<number> {
 
 const sum = <K extends "accepted" | "recorded" | "lost" | "hung">(rs: readonly { [k in K]: number }[], k: K) => rs.reduce((n, r) => n + r[k], 0);
 
-main().then(
+let args: ReturnType<typeof parseArgs>;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(`${(err as Error).message}\nusage: npm run faults -- [--rate 200] [--seconds 12] [--only ${FAULTS.map((f) => f.name).join(",")}] [--json FILE]`);
+  process.exit(2);
+}
+
+main(args).then(
   (code) => process.exit(code),
   (err) => {
     console.error(err);

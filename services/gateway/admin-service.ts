@@ -6,7 +6,7 @@ import { bind } from "../../common/server.js";
 import { AdminService, ApiKeyInfoSchema, QuotaSchema, TenantSchema, type Quota } from "../../gen/faas/gateway/v1/admin_pb.js";
 import type { DeadLetterHandlers } from "./async/dead-letter-handlers.js";
 import type { FunctionRegistry } from "./function-registry.js";
-import { ValidationError } from "./function-validation.js";
+import { checked } from "./function-validation.js";
 import { newApiKey } from "./tenancy/api-keys.js";
 import type { Authenticator } from "./tenancy/authenticator.js";
 import { validateTenantName } from "./tenancy/tenant-names.js";
@@ -91,15 +91,6 @@ export function adminService(p: AdminParts) {
       return {};
     },
   });
-}
-
-function checked<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof ValidationError) throw new ConnectError(err.message, Code.InvalidArgument);
-    throw err;
-  }
 }
 
 function tenantMessage(t: TenantRecord) {

@@ -9,7 +9,7 @@ import type { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js"
 import type { FunctionCode, FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 import { FunctionEventSchema } from "../../gen/faas/events/v1/events_pb.js";
 import type { FunctionRegistry } from "./function-registry.js";
-import { validateDeploy, ValidationError, type DeployBounds } from "./function-validation.js";
+import { asConnectError, validateDeploy, type DeployBounds } from "./function-validation.js";
 import { qualifiedName } from "./tenancy/tenant-names.js";
 
 export interface DeployerOptions {
@@ -77,9 +77,4 @@ export class FunctionDeployer {
     });
     return next;
   }
-}
-
-function asConnectError(err: unknown): ConnectError {
-  if (err instanceof ValidationError) return new ConnectError(err.message, err.tooLarge ? Code.ResourceExhausted : Code.InvalidArgument);
-  return ConnectError.from(err);
 }

@@ -1,9 +1,8 @@
 // The deployed functions, persisted in a SQLite file (spec and code as protobuf bytes) and mirrored in
 // memory: every invocation looks its function up, so the hot path never touches the disk.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../../common/sqlite-file.js";
 import { FunctionCodeSchema, FunctionSpecSchema, type FunctionCode, type FunctionSpec } from "../../gen/faas/common/v1/common_pb.js";
 
 export class FunctionRegistry {
@@ -15,9 +14,7 @@ export class FunctionRegistry {
 
   /** file: a path (its directory is created) or ":memory:". */
   constructor(file: string) {
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma("journal_mode = WAL");
+    this.#db = openSqliteFile(file);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS functions (
       name TEXT PRIMARY KEY,
       spec BLOB NOT NULL,

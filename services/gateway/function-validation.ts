@@ -19,6 +19,21 @@ export class ValidationError extends Error {
   }
 }
 
+/** The answer to a ValidationError: INVALID_ARGUMENT, or RESOURCE_EXHAUSTED for a size bound; anything else as it is. */
+export function asConnectError(err: unknown): ConnectError {
+  if (err instanceof ValidationError) return new ConnectError(err.message, err.tooLarge ? Code.ResourceExhausted : Code.InvalidArgument);
+  return ConnectError.from(err);
+}
+
+/** Runs a check, answering its ValidationError as asConnectError does. */
+export function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw asConnectError(err);
+  }
+}
+
 /** A valid request the operator's settings refuse: FAILED_PRECONDITION, whoever asks. */
 export class NotAllowedError extends ConnectError {
   constructor(readonly field: string, message: string) {

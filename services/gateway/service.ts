@@ -1,6 +1,7 @@
 // gRPC/Connect handlers of faas.gateway.v1: the public API. Every request is authenticated and checked
 // here; the work is done by the deployer (functions) and the invoker (invocations). A tenant sees its own
 // namespace only: another tenant's function is "not found", exactly like one that does not exist.
+import { isInvocationId } from "../../common/ids.js";
 import { bind } from "../../common/server.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { failSpan, traceIdOf, traceparentOf, type Span } from "../../common/trace-context.js";
@@ -9,7 +10,7 @@ import { AsyncState, GatewayService } from "../../gen/faas/gateway/v1/gateway_pb
 import type { DurableAsync } from "./async/durable-async.js";
 import type { FunctionDeployer } from "./function-deployer.js";
 import type { FunctionRegistry } from "./function-registry.js";
-import { validateFunctionName, ValidationError } from "./function-validation.js";
+import { checked, validateFunctionName } from "./function-validation.js";
 import { answerFor, INVOCATION_ID_HEADER, TRACE_ID_HEADER, type Invoker } from "./invoker.js";
 import type { Authenticator } from "./tenancy/authenticator.js";
 import type { Admission, TenantLimiter } from "./tenancy/tenant-limits.js";
@@ -27,7 +28,6 @@ export interface GatewayParts {
 }
 
 const MAX_WAIT_MS = 60_000;
-const INVOCATION_ID = /^[0-9a-f]{32}$/;
 /** Header of a RESOURCE_EXHAUSTED answer caused by a tenant's quota: when to try again. */
 export const RETRY_AFTER_MS_HEADER = "retry-after-ms";
 
@@ -51,13 +51,7 @@ function admitted(a: Admission): Extract<Admission, { admitted: true }> {
 }
 
 export function gatewayService(p: GatewayParts) {
-  const validName = (name: string, field: string) => {
-    try {
-      return validateFunctionName(name, field);
-    } catch (err) {
-      throw new ConnectError((err as ValidationError).message, Code.InvalidArgument);
-    }
-  };
+  const validName = (name: string, field: string) => checked(() => validateFunctionName(name, field));
   const lookup = (tenant: TenantRecord, name: string) => {
     const spec = p.registry.get(qualifiedName(tenant.name, validName(name, "function")));
     if (!spec) throw new ConnectError(`function ${name} not found`, Code.NotFound);
@@ -121,7 +115,7 @@ export function gatewayService(p: GatewayParts) {
     },
     async getResult(req, ctx) {
       const tenant = p.auth.tenant(ctx.requestHeader);
-      if (!INVOCATION_ID.test(req.invocationId)) throw new ConnectError("invocation_id must be 32 lower-case hex digits", Code.InvalidArgument);
+      if (!isInvocationId(req.invocationId)) throw new ConnectError("invocation_id must be 32 lower-case hex digits", Code.InvalidArgument);
       if (req.waitMs > MAX_WAIT_MS) throw new ConnectError(`wait_ms must be at most ${MAX_WAIT_MS}`, Code.InvalidArgument);
       const found = await p.asyncInvocations.get(req.invocationId, tenant.name, req.waitMs, ctx.signal);
       if (!found) throw new ConnectError(`invocation ${req.invocationId} not found (unknown, or its result expired)`, Code.NotFound);

@@ -330,7 +330,7 @@ export class ContainerPool {
         const c = this.containers.get(a.containerId);
         if (!c || c.state !== ContainerState.IDLE || c.inflight !== 0) continue;
         if (a.kind === "remove") void this.remove(c, a.reason);
-        // A host-network container never becomes a zygote: lent, it would give its network to another function.
+        // A host-network or non-root container never becomes a zygote (see isUnshareable).
         else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && !isUnshareable(this.known.get(c.functionName)?.sandboxSpec)) void this.becomeZygote(c, a.reason);
       } else if (a.kind === "start-stem-cell") {
         if (this.o.spares) this.startSpare(ContainerRole.STEM_CELL, this.o.spares.stemCell(), EMPTY, a.reason);

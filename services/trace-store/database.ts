@@ -1,8 +1,7 @@
 // The SQLite file: opened in WAL mode (readers never block the writer) and brought to the current schema.
 // Every instant is an integer of Unix microseconds, every duration an integer of microseconds.
-import * as fs from "node:fs";
-import * as path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../../common/sqlite-file.js";
 
 export type Db = Database.Database;
 
@@ -100,10 +99,8 @@ const MIGRATIONS: readonly string[] = [
 
 /** Opens (creating the file and its directory) and migrates. ":memory:" gives a private in-memory store. */
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
+  const db = openSqliteFile(file);
   try {
-    db.pragma("journal_mode = WAL");
     // In WAL mode NORMAL survives a crash of this process; only a power loss can drop the last commits.
     db.pragma("synchronous = NORMAL");
     db.pragma("busy_timeout = 5000");

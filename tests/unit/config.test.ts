@@ -1,6 +1,7 @@
 import test from "ava";
 import { bool, ConfigError, int, loadConfig, num, oneOf, port, str } from "../../common/config.js";
-import { checkInternalBinding, secretChecker } from "../../common/internal-auth.js";
+import { checkInternalBinding } from "../../common/internal-auth.js";
+import { secretChecker } from "../../common/secret-check.js";
 
 const schema = {
   name: str("NAME", "x", "a name"),

@@ -3,11 +3,11 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ListDeadLettersRequest, ListDeadLettersResponseSchema, ReplayDeadLetterRequest, ReplayDeadLetterResponseSchema } from "../../../gen/faas/gateway/v1/async_pb.js";
+import { isInvocationId } from "../../../common/ids.js";
 import type { DurableAsync } from "./durable-async.js";
 
 export const DEFAULT_DEAD_LETTER_LIMIT = 100;
 export const MAX_DEAD_LETTER_LIMIT = 1000;
-const INVOCATION_ID = /^[0-9a-f]{32}$/;
 
 export interface DeadLetterParts {
   readonly queue: Pick<DurableAsync, "listDeadLetters" | "replay">;
@@ -29,7 +29,7 @@ export function deadLetterHandlers(p: DeadLetterParts): DeadLetterHandlers {
     },
     async replayDeadLetter(req, ctx) {
       p.requireOperator(ctx.requestHeader);
-      if (!INVOCATION_ID.test(req.invocationId)) throw new ConnectError("invocation_id must be 32 lower-case hex digits", Code.InvalidArgument);
+      if (!isInvocationId(req.invocationId)) throw new ConnectError("invocation_id must be 32 lower-case hex digits", Code.InvalidArgument);
       const { generation } = await p.queue.replay(req.invocationId);
       return { invocationId: req.invocationId, generation };
     },

@@ -21,7 +21,7 @@ import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamAp
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { shortId } from "../../../common/ids.js";
+import { isInvocationId, shortId } from "../../../common/ids.js";
 import type { Logger } from "../../../common/logger.js";
 import { contextFromTraceparent, SpanKind, startSpan, withContext } from "../../../common/trace-context.js";
 import { FunctionErrorSchema, FunctionSpecSchema, InvocationStatus, type FunctionSpec } from "../../../gen/faas/common/v1/common_pb.js";
@@ -48,7 +48,6 @@ export const WORKERS_CONSUMER = "gateway-async-workers";
 /** The msg id of an invocation's message in FAAS_ASYNC: its id when accepted, a suffixed one per replay. */
 export const asyncMsgId = (invocationId: string, generation: number) => (generation === 0 ? invocationId : `${invocationId}:r${generation}`);
 
-const INVOCATION_ID = /^[0-9a-f]{32}$/;
 const NS_PER_MS = 1_000_000;
 /** Room for the message's own fields and headers beside the payload, under NATS's max_payload. */
 const MESSAGE_OVERHEAD_BYTES = 4096;
@@ -440,7 +439,7 @@ export class DurableAsync {
 
   async #handle(m: JsMsg): Promise<void> {
     const inv = decodeOr(AsyncInvocationSchema, m.data);
-    if (!inv || !INVOCATION_ID.test(inv.invocationId)) {
+    if (!inv || !isInvocationId(inv.invocationId)) {
       this.#o.logger.error({ seq: m.seq }, "undecodable async invocation dropped");
       m.term("undecodable");
       return;

@@ -1,8 +1,7 @@
 // Tenants and their API keys (hashes only), persisted in the gateway's SQLite file and mirrored in memory:
 // every call authenticates, so the hot path never touches the disk.
-import * as fs from "node:fs";
-import * as path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqliteFile } from "../../../common/sqlite-file.js";
 
 export interface QuotaValues {
   readonly maxConcurrent: number;
@@ -31,9 +30,7 @@ export class TenantStore {
 
   /** file: a path (its directory is created) or ":memory:". */
   constructor(file: string) {
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma("journal_mode = WAL");
+    this.#db = openSqliteFile(file);
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS tenants (
         name TEXT PRIMARY KEY,
@@ -59,7 +56,7 @@ export class TenantStore {
       this.#tenants.set(t.name, t);
     }
     for (const r of this.#db.prepare("SELECT * FROM api_keys").all() as Array<Record<string, bigint | string | Buffer>>) {
-      this.#remember({
+      this.#keys.set(r.key_id as string, {
         keyId: r.key_id as string,
         tenant: r.tenant as string,
         description: r.description as string,
@@ -119,7 +116,7 @@ export class TenantStore {
     this.#db
       .prepare("INSERT INTO api_keys (key_id, tenant, description, secret_sha256, created_at_unix_us) VALUES (?, ?, ?, ?, ?)")
       .run(k.keyId, k.tenant, k.description, k.secretHash, k.createdAtUnixUs);
-    this.#remember(k);
+    this.#keys.set(k.keyId, k);
   }
 
   revokeKey(keyId: string): boolean {
@@ -131,9 +128,5 @@ export class TenantStore {
 
   close(): void {
     this.#db.close();
-  }
-
-  #remember(k: ApiKeyRecord): void {
-    this.#keys.set(k.keyId, k);
   }
 }

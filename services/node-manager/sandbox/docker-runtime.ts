@@ -1,8 +1,8 @@
 // SandboxRuntime on the Docker engine through dockerode. Containers run with network "none": the
 // sidecar is reached through a Unix socket in a per-container host directory bind-mounted at /run/faas.
 // Every container is hardened (hardenedHostConfig): read-only root, a bounded tmpfs at /tmp, no new
-// privileges, only the capabilities the sidecar needs to give each worker its own uid, and memory, CPU and
-// process limits.
+// privileges, only the capabilities the sidecar needs to give each worker its own uid (none at all, and the
+// whole container as FUNCTION_UID, with SandboxSpec.nonRoot), and memory, CPU and process limits.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
