@@ -9,10 +9,11 @@
 //   --arrivals even|poisson --seed N --max-arrivals N
 //   --policies P[,P...]     each NAME[:VAR=value...], e.g. keepalive,keepalive:KEEP_ALIVE_MS=60000
 //   --protocol grpc|connect --out DIR
+//   --deploy per-trace-function|per-benchmark   each trace function its own deployed function (default), or one per benchmark
 import * as path from "node:path";
 import { REPO_ROOT } from "../scripts/local-mesh.js";
 import { runScenario } from "./run-scenario.js";
-import { parsePolicy, readScenario, TRACE_FORMATS, type Scenario, type TraceFormat } from "./scenario.js";
+import { DEPLOY_MODES, parsePolicy, readScenario, TRACE_FORMATS, type DeployMode, type Scenario, type TraceFormat } from "./scenario.js";
 import type { SampleOption, WorkloadOptions } from "./workload/options.js";
 
 export const DEFAULT_SCENARIO = path.join(REPO_ROOT, "loadgen/scenarios/demo.json");
@@ -45,7 +46,7 @@ const number = (flags: Map<string, string>, name: string): number | undefined =>
 
 export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: string } {
   const { scenarioFile, flags } = parseArgs(argv);
-  const known = new Set(["trace", "format", "day", "functions", "strata", "apps", "all", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "out"]);
+  const known = new Set(["trace", "format", "day", "functions", "strata", "apps", "all", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "deploy", "out"]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const base = readScenario(scenarioFile ?? DEFAULT_SCENARIO);
   const format = (flags.get("format") ?? base.trace.format) as TraceFormat;
@@ -72,6 +73,8 @@ export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: str
   };
   const protocol = flags.get("protocol") ?? base.protocol;
   if (protocol !== "grpc" && protocol !== "connect") throw new Error("--protocol must be grpc or connect");
+  const deploy = (flags.get("deploy") ?? base.deploy) as DeployMode;
+  if (!DEPLOY_MODES.includes(deploy)) throw new Error(`--deploy must be ${DEPLOY_MODES.join(" or ")}`);
   return {
     scenario: {
       name: base.name,
@@ -79,6 +82,7 @@ export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: str
       workload,
       policies: flags.has("policies") ? flags.get("policies")!.split(",").map(parsePolicy) : base.policies,
       protocol,
+      deploy,
     },
     outDir: flags.get("out"),
   };

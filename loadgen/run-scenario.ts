@@ -16,6 +16,7 @@ import { connectTarget, grpcTarget } from "./replay/targets.js";
 import { renderHtml, renderMarkdown } from "./report/render.js";
 import { buildRunReport, type RunReport } from "./report/run-report.js";
 import { collectServerFacts } from "./report/server-facts.js";
+import { planDeployments, type Deployment } from "./deployments.js";
 import { loadSource, type Scenario } from "./scenario.js";
 import {
   calibrate,
@@ -62,13 +63,8 @@ export interface ScenarioResult {
 
 type Gateway = ReturnType<typeof createGrpcJsClient<typeof GatewayService>>;
 
-async function deploySuite(gateway: Gateway, suite: readonly BenchFunction[]): Promise<Map<string, string>> {
-  const digests = new Map<string, string>();
-  for (const fn of suite) {
-    const res = await gateway.deployFunction(readFunctionDir(fn.dir, { name: fn.name }), { timeoutMs: 900_000 });
-    digests.set(fn.name, res.message.spec!.digest);
-  }
-  return digests;
+async function deploy(gateway: Gateway, deployments: readonly Deployment[]): Promise<void> {
+  for (const d of deployments) await gateway.deployFunction(readFunctionDir(d.fn.dir, { name: d.name }), { timeoutMs: 900_000 });
 }
 
 /** How well the replayed functions stand for the trace's: measured warm duration against the trace average. */
@@ -117,7 +113,7 @@ async function prepareAssignments(workload: Workload, suite: readonly BenchFunct
       mesh = await LocalMesh.start({ dir: path.join(o.outDir, "calibration"), env: { all: { LOG_LEVEL: "warn" } } });
       gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
     }
-    await deploySuite(gateway!, fns.filter((f) => !deployed.has(f.name)));
+    await deploy(gateway!, fns.filter((f) => !deployed.has(f.name)).map((fn) => ({ name: fn.name, fn })));
     for (const f of fns) deployed.add(f.name);
     return gateway!;
   };
@@ -198,10 +194,15 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
   log(`  ${notes[0]}`);
 
   fs.mkdirSync(o.outDir, { recursive: true });
-  const { assignments, suiteUsed, accuracy } = await prepareAssignments(workload, o.suite ?? SUITE, o, log);
+  const prepared = await prepareAssignments(workload, o.suite ?? SUITE, o, log);
+  const { suiteUsed, accuracy } = prepared;
+  const { deployments, assignments } = planDeployments(prepared.assignments, suiteUsed, scenario.deploy);
   notes.push(
     `Mapped ${accuracy.traceFunctions} trace functions onto ${suiteUsed.map((f) => f.name).join(", ")}; ` +
-      `measured warm duration within 20% of the trace average for ${accuracy.within20Percent} of ${accuracy.checked} (averages >= 50 ms), worst ${(100 * accuracy.worstError).toFixed(0)}%.`,
+      `measured warm duration within 20% of the trace average for ${accuracy.within20Percent} of ${accuracy.checked} (averages >= 50 ms), worst ${(100 * accuracy.worstError).toFixed(0)}%. ` +
+      (scenario.deploy === "per-trace-function"
+        ? `Each trace function is deployed as a function of its own (${deployments.length} functions).`
+        : `Trace functions mapped onto one benchmark function share its deployment (${deployments.length} functions).`),
   );
   log(notes[1]);
 
@@ -216,7 +217,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     const traceStore = createGrpcJsClient(TraceStoreService, mesh.url("trace-store"));
     const target = scenario.protocol === "connect" ? connectTarget(mesh.gatewayUrl, mesh.apiKey) : grpcTarget(mesh.gatewayUrl, mesh.apiKey);
     try {
-      await deploySuite(gateway, suiteUsed);
+      await deploy(gateway, deployments);
       const run = await replay({ label: policy.name, arrivals: workload.arrivals, assignments, target, durationMs: workload.durationMs, progress: o.progress });
       const facts = await collectServerFacts(traceStore, run);
       reports.push(buildRunReport(run, workload.description, facts));

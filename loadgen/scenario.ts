@@ -25,12 +25,22 @@ export interface PolicySpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/**
+ * How trace functions become deployed functions. `per-trace-function` (the default) deploys each trace function
+ * under its own name, as the trace's platform ran it: it gets its own containers, and its idle gaps are its
+ * own. `per-benchmark` deploys each benchmark function once and sends every trace function mapped onto it
+ * there, which pools their arrivals into one function's containers (fewer, warmer containers than the trace had).
+ */
+export type DeployMode = "per-trace-function" | "per-benchmark";
+export const DEPLOY_MODES: readonly DeployMode[] = ["per-trace-function", "per-benchmark"];
+
 export interface Scenario {
   readonly name: string;
   readonly trace: TraceRef;
   readonly workload: WorkloadOptions;
   readonly policies: readonly PolicySpec[];
   readonly protocol: "grpc" | "connect";
+  readonly deploy: DeployMode;
 }
 
 /** "keepalive" or "keepalive:KEEP_ALIVE_MS=60000:IDLE_AFTER_MS=0". */
@@ -53,18 +63,20 @@ export function readScenario(file: string): Scenario {
   } catch (err) {
     throw new Error(`scenario ${file}: ${(err as Error).message}`);
   }
-  const s = raw as { name?: string; trace?: TraceRef; workload?: WorkloadOptions; policies?: string[]; protocol?: string };
+  const s = raw as { name?: string; trace?: TraceRef; workload?: WorkloadOptions; policies?: string[]; protocol?: string; deploy?: string };
   if (!s.trace || !TRACE_FORMATS.includes(s.trace.format) || typeof s.trace.path !== "string") {
     throw new Error(`scenario ${file}: "trace" must be { "format": ${TRACE_FORMATS.join("|")}, "path": ... }`);
   }
   if (!s.workload || typeof s.workload.seed !== "number") throw new Error(`scenario ${file}: "workload" with a numeric "seed" is required`);
   if (s.protocol !== undefined && s.protocol !== "grpc" && s.protocol !== "connect") throw new Error(`scenario ${file}: "protocol" must be grpc or connect`);
+  if (s.deploy !== undefined && !DEPLOY_MODES.includes(s.deploy as DeployMode)) throw new Error(`scenario ${file}: "deploy" must be ${DEPLOY_MODES.join(" or ")}`);
   return {
     name: s.name ?? path.basename(file, ".json"),
     trace: { ...s.trace, path: path.resolve(path.dirname(file), s.trace.path) },
     workload: s.workload,
     policies: (s.policies ?? ["keepalive"]).map(parsePolicy),
     protocol: (s.protocol as "grpc" | "connect" | undefined) ?? "grpc",
+    deploy: (s.deploy as DeployMode | undefined) ?? "per-trace-function",
   };
 }
 

@@ -23,6 +23,7 @@ test("a replay's report counts match trace-store's records, per policy", async (
         workload: { seed: 5, sample: { kind: "all" }, window: { startMinute: 0, endMinute: 5 }, compression: 30, arrivals: "even" },
         policies: [parsePolicy("keepalive"), parsePolicy("keepalive:KEEP_ALIVE_MS=1000")],
         protocol: "grpc",
+        deploy: "per-trace-function",
       },
       { outDir: out, suite, calibration: { points: [0, 0.3], repeats: 1, idleMs: 0 }, refine: { rounds: 1, repeats: 1, tolerance: 0.2 }, calibrationFile: path.join(out, "calibration.json"), log: () => {}, progress: false },
     );
@@ -39,7 +40,8 @@ test("a replay's report counts match trace-store's records, per policy", async (
       t.true(report.memoryMbSeconds > 0);
       const db = new Database(path.join(result.runDirs[i], "trace-store.db"), { readonly: true });
       try {
-        const stored = db.prepare("SELECT COUNT(*) AS n, SUM(start_kind = 1) AS cold FROM invocations").get() as { n: number; cold: number };
+        const stored = db.prepare("SELECT COUNT(*) AS n, SUM(start_kind = 1) AS cold, COUNT(DISTINCT function) AS functions FROM invocations").get() as { n: number; cold: number; functions: number };
+        t.is(stored.functions, 3, "each trace function ran as a function of its own");
         t.is(stored.n, report.invocations, "one record per invocation");
         t.is(stored.cold, report.coldStarts);
         t.is(report.recordsMatched, stored.n);

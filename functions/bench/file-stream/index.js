@@ -50,7 +50,7 @@ const MB = 1 << 20;
 const hashing = (hash) => new Transform({ transform(chunk, _enc, done) { hash.update(chunk); done(null, chunk); } });
 
 exports.main = async function main(params) {
-  const { work, random } = args(params, 40);
+  const { work, random } = args(params, 4); // its files (2x plain + gzip) must fit the container's 64 MB /tmp
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "file-stream-"));
   try {
     const plain = path.join(dir, "app.log"), gz = path.join(dir, "app.log.gz");
