@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Code, ConnectError } from "@connectrpc/connect";
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
 import { shortId } from "../common/ids.js";
@@ -114,7 +115,8 @@ export class LocalMesh {
       // node-manager starts before zygote-builder (which needs the gateway's URL) but calls it: its port is fixed up front.
       mesh.#zygoteBuilderPort = o.ports?.["zygote-builder"] ?? (await freePort());
       for (const name of START_ORDER) await mesh.startService(name);
-      mesh.apiKey = await mesh.createTenant(mesh.tenant, MESH_TENANT_QUOTA);
+      // A mesh started again over the same directory finds its tenant in the gateway's database.
+      mesh.apiKey = await mesh.createTenant(mesh.tenant, MESH_TENANT_QUOTA, { existing: "reuse" });
     } catch (err) {
       await mesh.stop();
       throw err;
@@ -142,12 +144,20 @@ export class LocalMesh {
     return qualifiedName(tenant, fn);
   }
 
-  /** Creates a tenant through the gateway's AdminService; returns a new API key of it. */
-  async createTenant(name: string, quota: { maxConcurrent?: number; ratePerSecond?: number; burst?: number } = {}): Promise<string> {
+  /**
+   * Creates a tenant through the gateway's AdminService; returns a new API key of it. With `existing: "reuse"`,
+   * a tenant that already exists gets the quota and a new key instead of an error.
+   */
+  async createTenant(name: string, quota: { maxConcurrent?: number; ratePerSecond?: number; burst?: number } = {}, o: { existing?: "fail" | "reuse" } = {}): Promise<string> {
     const admin = connectPeer(AdminService, this.gatewayUrl);
     const headers = { authorization: `Bearer ${this.operatorKey}` };
     try {
-      await admin.client.createTenant({ name, quota }, { headers, timeoutMs: 10_000 });
+      try {
+        await admin.client.createTenant({ name, quota }, { headers, timeoutMs: 10_000 });
+      } catch (err) {
+        if (o.existing !== "reuse" || ConnectError.from(err).code !== Code.AlreadyExists) throw err;
+        await admin.client.setQuota({ tenant: name, quota }, { headers, timeoutMs: 10_000 });
+      }
       return (await admin.client.createApiKey({ tenant: name, description: "local mesh" }, { headers, timeoutMs: 10_000 })).apiKey;
     } finally {
       admin.close();
