@@ -21,12 +21,13 @@ export function renderMarkdown(runs: readonly RunReport[], notes: readonly strin
   out.push("## Summary\n");
   out.push(
     table(
-      ["policy", "invocations", "errors", "cold starts", "p50 ms", "p95 ms", "p99 ms", "containers", "memory GB·s", "lag p99 ms", "records"],
+      ["policy", "invocations", "errors", "cold starts", "of them first arrivals", "p50 ms", "p95 ms", "p99 ms", "containers", "memory GB·s", "lag p99 ms", "records"],
       runs.map((r) => [
         r.label,
         String(r.invocations),
         `${r.errors}${r.errors ? ` (${Object.entries(r.errorsByStatus).map(([k, v]) => `${k} ${v}`).join(", ")})` : ""}`,
         `${r.coldStarts} (${pct(r.coldShare)})`,
+        String(r.firstArrivalColdStarts),
         f1(r.latency.all.p50),
         f1(r.latency.all.p95),
         f1(r.latency.all.p99),

@@ -4,7 +4,7 @@ import { nearestRank, sortedCopy } from "../../common/percentiles.js";
 import { StartKind } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerState, type ContainerStateChanged } from "../../gen/faas/events/v1/events_pb.js";
 import type { InvocationRecord } from "../../gen/faas/tracestore/v1/trace_store_pb.js";
-import type { ReplayRun } from "../replay/replayer.js";
+import type { InvocationResult, ReplayRun } from "../replay/replayer.js";
 
 export interface Percentiles {
   readonly count: number;
@@ -31,6 +31,8 @@ export interface RunReport {
   readonly errors: number;
   readonly errorsByStatus: Record<string, number>;
   readonly coldStarts: number;
+  /** Cold starts of a function's first arrival in the replay: no policy that starts from nothing avoids them. */
+  readonly firstArrivalColdStarts: number;
   readonly coldShare: number;
   /** Client-side latency (ms), for all and per start kind (COLD, WARM, ...). */
   readonly latency: { readonly all: Percentiles; readonly byKind: Record<string, Percentiles> };
@@ -120,6 +122,11 @@ export function buildRunReport(run: ReplayRun, workload: string, server: ServerF
   const matched: InvocationRecord[] = [];
   let missing = 0;
   let cold = 0;
+  const firstArrival = new Map<string, InvocationResult>();
+  for (const r of run.results) {
+    const first = firstArrival.get(r.fn);
+    if (!first || r.intendedAtMs < first.intendedAtMs) firstArrival.set(r.fn, r);
+  }
   for (const r of run.results) {
     if (r.status !== "OK") errorsByStatus[r.status] = (errorsByStatus[r.status] ?? 0) + 1;
     if (r.startKind === StartKind.COLD) cold++;
@@ -157,6 +164,7 @@ export function buildRunReport(run: ReplayRun, workload: string, server: ServerF
     errors,
     errorsByStatus,
     coldStarts: cold,
+    firstArrivalColdStarts: [...firstArrival.values()].filter((r) => r.startKind === StartKind.COLD).length,
     coldShare: run.results.length === 0 ? 0 : cold / run.results.length,
     latency: { all: percentiles(latencies), byKind: Object.fromEntries([...latencyByKind].sort().map(([k, v]) => [k, percentiles(v)])) },
     breakdown: { all: meanBreakdown(matched), byKind: Object.fromEntries([...recordsByKind].sort().map(([k, v]) => [k, meanBreakdown(v)])) },

@@ -47,7 +47,8 @@ export class NodeEvents {
     });
   }
 
-  private flush(): void {
+  /** Publishes the pending transitions now (the scheduled flush then finds nothing); before NATS is drained. */
+  flush(): void {
     const events = this.pending;
     this.pending = [];
     for (const e of events) publishEvent(this.nc, subjects.containers(this.nodeId), ContainerStateChangedSchema, e.event, e.traceparent);

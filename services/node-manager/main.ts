@@ -108,6 +108,8 @@ runService("node-manager", async (logger) => {
       await pool.removeAll("node-manager stopped");
       assigner.close();
       await relay?.close();
+      // The removals' transitions are still queued for the next turn, by when the connection would be draining.
+      events.flush();
       await nc.drain();
     },
   };

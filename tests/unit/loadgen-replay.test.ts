@@ -73,7 +73,7 @@ test("a run report joins client results with trace-store records and renders to 
   t.is(report.latency.byKind.WARM.p50, 10);
   t.deepEqual(report.series.coldOverTime, [{ tSec: 0, total: 1, cold: 1 }, { tSec: 10, total: 2, cold: 0 }]);
   const md = renderMarkdown([report]);
-  t.regex(md, /\| keepalive \| 3 \| 1 \(RESOURCE_EXHAUSTED 1\) \| 1 \(33\.3%\)/);
+  t.regex(md, /\| keepalive \| 3 \| 1 \(RESOURCE_EXHAUSTED 1\) \| 1 \(33\.3%\) \| 1 \|/);
   const html = renderHtml([report, { ...report, label: "other" }]);
   t.regex(html, /^<!doctype html>/);
   t.is((html.match(/<svg /g) ?? []).length, 3);
@@ -87,4 +87,13 @@ test("chart ticks are round and the chart draws one path per series", (t) => {
   const svg = lineChart([{ name: "a", points: [[1, 0], [10, 0.5], [100, 1]] }, { name: "b<", points: [[2, 0.1], [20, 1]] }], { title: "t", xLabel: "x", yLabel: "y", logX: true });
   t.is((svg.match(/<path /g) ?? []).length, 2);
   t.regex(svg, /b&lt;/);
+});
+
+test("cold starts on a function's first arrival are counted apart", (t) => {
+  const r = (fn: string, startKind: StartKind, intendedAtMs: number) => ({ invocationId: "", status: "OK", startKind, execUs: 1, functionId: fn, fn, intendedAtMs, lagMs: 0, latencyMs: 1 });
+  // Results come in completion order: b's later COLD finishes before its first arrival's HELPER start.
+  const results = [r("a", StartKind.COLD, 0), r("b", StartKind.COLD, 9000), r("b", StartKind.HELPER, 1000), r("a", StartKind.COLD, 5000), r("c", StartKind.COLD, 2000)];
+  const report = buildRunReport({ label: "p", results, lagMs: new Float64Array(5), startedAtUnixMs: 0, endedAtUnixMs: 1 }, "w", { records: new Map(), events: [], containersCreated: 0, memoryMbSeconds: 0 });
+  t.is(report.coldStarts, 4);
+  t.is(report.firstArrivalColdStarts, 2, "a's and c's first arrivals; b's first was a HELPER start");
 });
