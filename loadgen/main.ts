@@ -11,6 +11,7 @@
 //   --protocol grpc|connect --out DIR
 //   --deploy per-trace-function|per-benchmark   each trace function its own deployed function (default), or one per benchmark
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../scripts/local-mesh.js";
 import { runScenario } from "./run-scenario.js";
 import { DEPLOY_MODES, parsePolicy, readScenario, TRACE_FORMATS, type DeployMode, type Scenario, type TraceFormat } from "./scenario.js";
@@ -18,22 +19,19 @@ import type { SampleOption, WorkloadOptions } from "./workload/options.js";
 
 export const DEFAULT_SCENARIO = path.join(REPO_ROOT, "loadgen/scenarios/demo.json");
 
-function parseArgs(argv: string[]): { scenarioFile?: string; flags: Map<string, string> } {
+const STRING_FLAGS = ["trace", "format", "day", "functions", "strata", "apps", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "deploy", "out"] as const;
+
+/** The scenario file (optional) and the flags given, by name; unknown flags and missing values are errors. */
+function readArgs(argv: string[]): { scenarioFile?: string; flags: Map<string, string> } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])), all: { type: "boolean" } },
+  });
+  if (positionals.length > 1) throw new Error(`unexpected argument ${positionals[1]}`);
   const flags = new Map<string, string>();
-  let scenarioFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith("--")) {
-      if (scenarioFile) throw new Error(`unexpected argument ${a}`);
-      scenarioFile = a;
-    } else if (a === "--all") flags.set("all", "true");
-    else {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${a} needs a value`);
-      flags.set(a.slice(2), value);
-    }
-  }
-  return { scenarioFile, flags };
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) flags.set(name, String(value));
+  return { scenarioFile: positionals[0], flags };
 }
 
 const number = (flags: Map<string, string>, name: string): number | undefined => {
@@ -45,9 +43,7 @@ const number = (flags: Map<string, string>, name: string): number | undefined =>
 };
 
 export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: string } {
-  const { scenarioFile, flags } = parseArgs(argv);
-  const known = new Set(["trace", "format", "day", "functions", "strata", "apps", "all", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "deploy", "out"]);
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
+  const { scenarioFile, flags } = readArgs(argv);
   const base = readScenario(scenarioFile ?? DEFAULT_SCENARIO);
   const format = (flags.get("format") ?? base.trace.format) as TraceFormat;
   if (!TRACE_FORMATS.includes(format)) throw new Error(`--format must be one of ${TRACE_FORMATS.join(", ")}`);

@@ -1,0 +1,32 @@
+// The load generator's command line (loadgen/main.ts): flags over the scenario file's settings.
+import test from "ava";
+import * as path from "node:path";
+import { scenarioFrom } from "../../loadgen/main.js";
+import { REPO_ROOT } from "../../scripts/local-mesh.js";
+
+test("without arguments it is the bundled demo scenario, each trace function deployed on its own", (t) => {
+  const { scenario, outDir } = scenarioFrom([]);
+  t.is(scenario.name, "demo");
+  t.is(scenario.deploy, "per-trace-function");
+  t.is(outDir, undefined);
+});
+
+test("flags override the scenario file's settings", (t) => {
+  const file = path.join(REPO_ROOT, "loadgen/scenarios/sharing-2h.json");
+  const { scenario, outDir } = scenarioFrom([file, "--deploy", "per-benchmark", "--policies", "keepalive,pagurus:KEEP_ALIVE_MS=60000", "--compression", "20", "--window", "600:630", "--all", "--out", "/tmp/x"]);
+  t.is(scenario.name, "sharing-2h");
+  t.is(scenario.deploy, "per-benchmark");
+  t.deepEqual(scenario.policies.map((p) => p.name), ["keepalive", "pagurus KEEP_ALIVE_MS=60000"]);
+  t.is(scenario.workload.compression, 20);
+  t.deepEqual(scenario.workload.window, { startMinute: 600, endMinute: 630 });
+  t.deepEqual(scenario.workload.sample, { kind: "all" });
+  t.is(outDir, "/tmp/x");
+});
+
+test("unknown flags, missing values, extra arguments and bad choices are errors", (t) => {
+  t.throws(() => scenarioFrom(["--nope", "1"]), { message: /nope/ });
+  t.throws(() => scenarioFrom(["--seed"]), { message: /seed/ });
+  t.throws(() => scenarioFrom(["a.json", "b.json"]), { message: /unexpected argument b\.json/ });
+  t.throws(() => scenarioFrom(["--deploy", "shared"]), { message: /--deploy must be/ });
+  t.throws(() => scenarioFrom(["--compression", "fast"]), { message: /--compression must be a number/ });
+});
