@@ -5,7 +5,10 @@
 //   all       every trace recorded and exported (parentbased_always_on)
 // Spans go over OTLP/HTTP to a sink in this process that reads and counts the requests (a collector's
 // receiving end, without its storage). Prints JSON: throughput_rps per mode (median of the rounds),
-// warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98).
+// warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98). Beside throughput, the mesh's
+// CPU per invocation during the throughput phase (the five services, the sidecar and the worker, from
+// /proc): throughput on this virtual machine drifts by ±10% between rounds, CPU time per call much less,
+// and on a saturated machine throughput is its inverse. Its ratios to `off` read as costs (1.02 = 2% more).
 // Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -18,7 +21,8 @@ import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
-import { closedLoopRps } from "./throughput.js";
+import { cpuSince, meshPids } from "./process-stat.js";
+import { closedLoop } from "./throughput.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env("BENCH_ROUNDS", 3);
@@ -58,7 +62,7 @@ function modeEnv(mode: Mode, endpoint: string): Record<string, string> {
   return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" };
 }
 
-async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number }> {
+async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number; cpuMsPerCall: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...modeEnv(mode, endpoint) } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
@@ -76,8 +80,10 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
       await invoke();
       warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const rps = await closedLoopRps(invoke, CLIENTS, THROUGHPUT_S);
-    return { rps, warmP50: nearestRank(sortedCopy(warm), 50) };
+    const spent = cpuSince(meshPids(mesh));
+    const { rps, calls } = await closedLoop(invoke, CLIENTS, THROUGHPUT_S);
+    const cpuMs = Object.values(spent()).reduce((a, b) => a + b, 0);
+    return { rps, warmP50: nearestRank(sortedCopy(warm), 50), cpuMsPerCall: cpuMs / calls };
   } finally {
     gateway.close();
     await mesh.stop();
@@ -87,7 +93,7 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
 
 async function main() {
   const sink = await startSink();
-  const results: Record<Mode, { rps: number[]; warmP50: number[] }> = { off: { rps: [], warmP50: [] }, sampled: { rps: [], warmP50: [] }, all: { rps: [], warmP50: [] } };
+  const results: Record<Mode, { rps: number[]; warmP50: number[]; cpu: number[] }> = { off: { rps: [], warmP50: [], cpu: [] }, sampled: { rps: [], warmP50: [], cpu: [] }, all: { rps: [], warmP50: [], cpu: [] } };
   const exportsBefore: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
   const exportsOf: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
   try {
@@ -98,7 +104,8 @@ async function main() {
         exportsOf[mode] += sink.exports() - exportsBefore[mode];
         results[mode].rps.push(r.rps);
         results[mode].warmP50.push(r.warmP50);
-        console.error(`round ${round + 1}/${ROUNDS} ${mode}: ${Math.round(r.rps)} rps, warm p50 ${r.warmP50.toFixed(3)} ms`);
+        results[mode].cpu.push(r.cpuMsPerCall);
+        console.error(`round ${round + 1}/${ROUNDS} ${mode}: ${Math.round(r.rps)} rps, warm p50 ${r.warmP50.toFixed(3)} ms, mesh CPU ${r.cpuMsPerCall.toFixed(3)} ms per call`);
       }
     }
   } finally {
@@ -106,6 +113,7 @@ async function main() {
   }
   const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
   const rps = (m: Mode) => median(results[m].rps);
+  const cpu = (m: Mode) => median(results[m].cpu);
   console.log(
     JSON.stringify(
       {
@@ -114,9 +122,13 @@ async function main() {
         throughput_rps_all: Math.round(rps("all")),
         sampled_10pct_vs_off: Number((rps("sampled") / rps("off")).toFixed(3)),
         all_vs_off: Number((rps("all") / rps("off")).toFixed(3)),
+        cpu_ms_per_invocation: { off: Number(cpu("off").toFixed(3)), sampled_10pct: Number(cpu("sampled").toFixed(3)), all: Number(cpu("all").toFixed(3)) },
+        cpu_sampled_10pct_vs_off: Number((cpu("sampled") / cpu("off")).toFixed(3)),
+        cpu_all_vs_off: Number((cpu("all") / cpu("off")).toFixed(3)),
         warm_ms_p50: { off: Number(median(results.off.warmP50).toFixed(3)), sampled_10pct: Number(median(results.sampled.warmP50).toFixed(3)), all: Number(median(results.all.warmP50).toFixed(3)) },
         otlp_exports_received: exportsOf,
         rounds: { off: results.off.rps.map(Math.round), sampled_10pct: results.sampled.rps.map(Math.round), all: results.all.rps.map(Math.round) },
+        cpu_rounds: { off: results.off.cpu.map((x) => Number(x.toFixed(3))), sampled_10pct: results.sampled.cpu.map((x) => Number(x.toFixed(3))), all: results.all.cpu.map((x) => Number(x.toFixed(3))) },
         samples: { rounds: ROUNDS, warmup: WARMUP_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
         machine: { cpus: os.cpus().length, node: process.version },
       },
