@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../scripts/local-mesh.js";
 import { runScenario } from "./run-scenario.js";
-import { DEPLOY_MODES, parsePolicy, readScenario, TRACE_FORMATS, type DeployMode, type Scenario, type TraceFormat } from "./scenario.js";
+import { DEPLOY_MODES, isDeployMode, parsePolicy, readScenario, TRACE_FORMATS, type Scenario, type TraceFormat } from "./scenario.js";
 import type { SampleOption, WorkloadOptions } from "./workload/options.js";
 
 export const DEFAULT_SCENARIO = path.join(REPO_ROOT, "loadgen/scenarios/demo.json");
@@ -69,8 +69,8 @@ export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: str
   };
   const protocol = flags.get("protocol") ?? base.protocol;
   if (protocol !== "grpc" && protocol !== "connect") throw new Error("--protocol must be grpc or connect");
-  const deploy = (flags.get("deploy") ?? base.deploy) as DeployMode;
-  if (!DEPLOY_MODES.includes(deploy)) throw new Error(`--deploy must be ${DEPLOY_MODES.join(" or ")}`);
+  const deploy = flags.get("deploy") ?? base.deploy;
+  if (!isDeployMode(deploy)) throw new Error(`--deploy must be ${DEPLOY_MODES.join(" or ")}`);
   return {
     scenario: {
       name: base.name,

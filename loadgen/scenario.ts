@@ -33,6 +33,7 @@ export interface PolicySpec {
  */
 export type DeployMode = "per-trace-function" | "per-benchmark";
 export const DEPLOY_MODES: readonly DeployMode[] = ["per-trace-function", "per-benchmark"];
+export const isDeployMode = (x: unknown): x is DeployMode => DEPLOY_MODES.includes(x as DeployMode);
 
 export interface Scenario {
   readonly name: string;
@@ -69,14 +70,14 @@ export function readScenario(file: string): Scenario {
   }
   if (!s.workload || typeof s.workload.seed !== "number") throw new Error(`scenario ${file}: "workload" with a numeric "seed" is required`);
   if (s.protocol !== undefined && s.protocol !== "grpc" && s.protocol !== "connect") throw new Error(`scenario ${file}: "protocol" must be grpc or connect`);
-  if (s.deploy !== undefined && !DEPLOY_MODES.includes(s.deploy as DeployMode)) throw new Error(`scenario ${file}: "deploy" must be ${DEPLOY_MODES.join(" or ")}`);
+  if (s.deploy !== undefined && !isDeployMode(s.deploy)) throw new Error(`scenario ${file}: "deploy" must be ${DEPLOY_MODES.join(" or ")}`);
   return {
     name: s.name ?? path.basename(file, ".json"),
     trace: { ...s.trace, path: path.resolve(path.dirname(file), s.trace.path) },
     workload: s.workload,
     policies: (s.policies ?? ["keepalive"]).map(parsePolicy),
     protocol: (s.protocol as "grpc" | "connect" | undefined) ?? "grpc",
-    deploy: (s.deploy as DeployMode | undefined) ?? "per-trace-function",
+    deploy: s.deploy ?? "per-trace-function",
   };
 }
 
