@@ -46,6 +46,7 @@ runService("node-manager", async (logger) => {
     minArrivals: cfg.zygoteMinArrivals,
     maxLendersPerFunction: cfg.maxLendersPerFunction,
     zygotesFromHelpers: cfg.zygotesFromHelpers,
+    convertOnDemand: cfg.zygoteOnDemand,
     fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
   });
   const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, internalSecret: cfg.internalSecret, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });

@@ -168,6 +168,8 @@ export class ContainerPool {
   private readonly riders = new Map<Container, Waiter>();
   /** Containers being created, with when their start began. */
   private readonly starting = new Map<Container, () => bigint>();
+  /** Containers of other functions being turned into zygotes for a queue (its key), to be lent to it. */
+  private readonly converting = new Map<Container, string>();
   /** Invocations waiting for a slot, per function version, oldest first. */
   private readonly queues = new Map<string, FunctionQueue>();
   /** Containers with no invocation running that are not yet reported IDLE. */
@@ -492,15 +494,25 @@ export class ContainerPool {
         if (c.state === ContainerState.STARTING || c.resizing) starting++;
         else if (c.state === ContainerState.IDLE || c.state === ContainerState.BUSY) running++;
       }
+      starting += this.conversionsFor(key);
       demands.push({ key, queued: q.waiters.length + this.ridersOf(q.fn), starting, running, maxConcurrency: q.fn.maxConcurrency, oldestWaitingSince: q.waiters[0].seq, oldestWaitMs: Number(q.waiters[0].waited()) / 1000 });
     }
-    for (const { key, count } of planStarts(demands, this.starting.size, this.o.maxStarts, this.o.cpuSaturated?.() ?? false)) {
+    // A conversion takes a start slot: it starts a template, most of a cold start's CPU.
+    for (const { key, count } of planStarts(demands, this.starting.size + this.converting.size, this.o.maxStarts, this.o.cpuSaturated?.() ?? false)) {
       const fn = this.queues.get(key)!.fn;
       for (let i = 0; i < count; i++) {
+        if (this.convertFor(fn)) continue;
         if (!this.makeRoom(fn.memoryMb)) break;
         void this.coldStart(fn);
       }
     }
+  }
+
+  /** Conversions under way for the queue with this key. */
+  private conversionsFor(key: string): number {
+    let n = 0;
+    for (const k of this.converting.values()) if (k === key) n++;
+    return n;
   }
 
   /**
@@ -569,7 +581,7 @@ export class ContainerPool {
     for (const q of this.queues.values()) {
       const fn = q.fn;
       if (!fn.claim) continue;
-      let coming = 0;
+      let coming = this.conversionsFor(queueKey(fn.name, fn.digest)) * fn.maxConcurrency;
       for (const c of this.containers.values()) if (c.state === ContainerState.STARTING && c.functionName === fn.name && c.digest === fn.digest) coming += c.maxConcurrency;
       // A container whose fork carries a rider has one slot less for the queue.
       coming -= this.ridersOf(fn);
@@ -583,7 +595,7 @@ export class ContainerPool {
             this.mayLend(c, fn) &&
             (c.role === ContainerRole.STEM_CELL || (c.role === ContainerRole.ZYGOTE && covers(c.packages, deps))),
         );
-        if (candidates.length === 0) return;
+        if (candidates.length === 0) break; // the next queue may be covered by other zygotes
         const now = this.o.clock.now();
         const id = choose(this.history.view(fn.name, deps, fn.memoryMb), candidates.map(containerView), this.view(), now);
         const lender = id === undefined ? undefined : this.containers.get(id);
@@ -608,10 +620,9 @@ export class ContainerPool {
    * The fork carries the rider (the queue's first invocation, taken out of it), which is answered with
    * the fork's first result: one round trip to the sidecar fewer on a HELPER start.
    */
-  private async lend(c: Container, fn: RunnableFunction, rider: Waiter | undefined): Promise<void> {
+  private async lend(c: Container, fn: RunnableFunction, rider: Waiter | undefined, startup = stopwatch()): Promise<void> {
     const claim = fn.claim!;
     const stemCell = c.role === ContainerRole.STEM_CELL;
-    const startup = stopwatch();
     const previousMb = c.memoryMb;
     c.reassign(stemCell ? ContainerRole.EXECUTOR : ContainerRole.HELPER, assignmentOf(fn), stemCell ? StartKind.PREWARM : StartKind.HELPER, this.o.clock.now());
     c.transition(ContainerState.STARTING, `${stemCell ? "claimed by" : "lent to"} ${fn.name}`);
@@ -704,8 +715,65 @@ export class ContainerPool {
     else rider.reject(new StartFailedError(why));
   }
 
-  /** Turns an idle executor into a zygote in place: its worker ends and a clean template takes over. */
+  /** Turns an idle executor into a zygote in place (the policy's decision), ready to be lent. */
   private async becomeZygote(c: Container, reason: string): Promise<void> {
+    if (await this.toZygote(c, reason)) await this.zygoteReady(c);
+  }
+
+  /**
+   * Turns the idle executor or helper c of another function into a zygote for fn's queue, when the policy
+   * picks one (convertForRenter) from those that cover fn, may be lent to it and leave room for its limit.
+   * True when a conversion began: it counts as a start coming for the queue until it is lent.
+   */
+  private convertFor(fn: RunnableFunction): boolean {
+    const choose = this.o.policy?.convertForRenter?.bind(this.o.policy);
+    if (!choose || !fn.claim) return false;
+    const deps = fn.dependencies ?? EMPTY;
+    const free = this.o.memoryCapacityMb - this.reservedMb;
+    const candidates = this.all().filter(
+      (c) =>
+        c.state === ContainerState.IDLE &&
+        c.inflight === 0 &&
+        !c.retiring &&
+        c.servesFunction &&
+        c.functionName !== fn.name &&
+        covers(c.packages, deps) &&
+        this.mayLend(c, fn) &&
+        !isUnshareable(this.known.get(c.functionName)?.sandboxSpec) &&
+        fn.memoryMb - c.memoryMb <= free,
+    );
+    if (candidates.length === 0) return false;
+    const id = choose(this.history.view(fn.name, deps, fn.memoryMb), candidates.map(containerView), this.view(), this.o.clock.now());
+    const c = id === undefined ? undefined : this.containers.get(id);
+    if (!c || !candidates.includes(c)) return false;
+    void this.convertAndLend(c, fn);
+    return true;
+  }
+
+  /**
+   * The conversion convertFor began, then the lending: the queue's first invocation rides the fork, and
+   * its startup counts from the conversion's start. If nobody waits any more when the zygote is ready (a
+   * slot freed meanwhile), or its limit no longer fits, it stays a zygote like any other.
+   */
+  private async convertAndLend(c: Container, fn: RunnableFunction): Promise<void> {
+    const key = queueKey(fn.name, fn.digest);
+    const startup = stopwatch();
+    this.converting.set(c, key);
+    let ready: boolean;
+    try {
+      ready = await this.toZygote(c, `converted on demand for ${fn.name}`);
+    } finally {
+      this.converting.delete(c);
+    }
+    if (!ready) return this.pump();
+    const q = this.queues.get(key);
+    const fits = fn.memoryMb <= c.memoryMb || this.o.memoryCapacityMb - this.reservedMb >= fn.memoryMb - c.memoryMb;
+    if (!q || q.waiters.length === 0 || !fits || this.closed) return this.zygoteReady(c);
+    await this.lend(c, fn, this.takeRider(c, fn), startup);
+  }
+
+  /** The sidecar ends c's worker and a clean template takes over. False when c failed (and was removed) or left. */
+  private async toZygote(c: Container, reason: string): Promise<boolean> {
     c.reassign(ContainerRole.ZYGOTE, NO_FUNCTION, StartKind.UNSPECIFIED, this.o.clock.now());
     c.transition(ContainerState.STARTING, reason);
     try {
@@ -713,9 +781,13 @@ export class ContainerPool {
     } catch (err) {
       this.o.logger.warn({ container: c.id, err: (err as Error).message }, "turning into a zygote failed; the container is removed");
       await this.remove(c, "zygote conversion failed");
-      return;
+      return false;
     }
-    if (c.state !== ContainerState.STARTING) return;
+    return c.state === ContainerState.STARTING;
+  }
+
+  /** A converted zygote waits to be lent: its limit shrunk, IDLE. */
+  private async zygoteReady(c: Container): Promise<void> {
     await this.shrinkZygote(c);
     if (c.state !== ContainerState.STARTING) return;
     c.transition(ContainerState.IDLE, "zygote ready");

@@ -329,6 +329,45 @@ test("pagurus chooses lenders by similarity, waste, not robbing, recency of conv
   t.is(p.chooseLender!(renter, [], v, now), undefined);
 });
 
+test("pagurus converts on demand only a surplus executor idle for the minimum zygote time: fewest extra packages, longest idle, id", (t) => {
+  const p = createPolicy("pagurus");
+  const now = 1_000_000;
+  const renter = fn({ name: "r", dependencies: m({ a: "1" }) });
+  const e = (id: string, functionName: string, pk: Record<string, string>, lastUsedAt: number, more: Partial<ContainerView> = {}) =>
+    ctr({ id, functionName, packages: m(pk), lastUsedAt, ...more });
+  const hWarm = e("h-busy", "h", { a: "1" }, now, { state: BUSY, inflight: 1 });
+  const hIdle = e("h-idle", "h", { a: "1", b: "1" }, now - 5000);
+  // h keeps h-busy: h-idle is surplus.
+  t.is(p.convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), "h-idle");
+  // h's only container is never taken, nor is one a zygote or a STARTING container stands beside.
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle]), now), undefined);
+  const zygoteOfH = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "h" });
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, zygoteOfH]), now), undefined);
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, { ...hWarm, state: STARTING, inflight: 0 }]), now), "h-idle");
+  // Idle for less than the minimum zygote time (1 s): between two invocations of a burst, left alone.
+  const justUsed = { ...hIdle, lastUsedAt: now - 999 };
+  t.is(p.convertForRenter!(renter, [justUsed], view([hWarm, justUsed]), now), undefined);
+  t.is(p.convertForRenter!(renter, [{ ...hIdle, lastUsedAt: now - 1000 }], view([hWarm, { ...hIdle, lastUsedAt: now - 1000 }]), now), "h-idle");
+  // Ranking: fewest packages beyond the renter's, then the longest idle, then id.
+  const kWarm = e("k-busy", "k", { a: "1" }, now, { state: BUSY, inflight: 1 });
+  const kIdle = e("k-idle", "k", { a: "1" }, now - 2000);
+  const all = [hWarm, hIdle, kWarm, kIdle];
+  t.is(p.convertForRenter!(renter, [hIdle, kIdle], view(all), now), "k-idle", "k's set has no extra package");
+  const kOlder = e("k-older", "k", { a: "1" }, now - 9000);
+  t.is(p.convertForRenter!(renter, [kIdle, kOlder], view([...all, kOlder]), now), "k-older");
+  const kTwin = e("k-a", "k", { a: "1" }, now - 9000);
+  t.is(p.convertForRenter!(renter, [kOlder, kTwin], view([...all, kOlder, kTwin]), now), "k-a");
+  // Helpers only with zygotesFromHelpers; the renter's own containers never; the option off: none.
+  const helper = { ...hIdle, role: HELPER };
+  t.is(p.convertForRenter!(renter, [helper], view([hWarm, helper]), now), undefined);
+  t.is(createPolicy("pagurus", { zygotesFromHelpers: true }).convertForRenter!(renter, [helper], view([hWarm, helper]), now), "h-idle");
+  const own = e("r-idle", "r", { a: "1" }, now - 9000);
+  t.is(p.convertForRenter!(renter, [own], view([own, { ...own, id: "r-busy", state: BUSY }]), now), undefined);
+  t.is(createPolicy("pagurus", { convertOnDemand: false }).convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), undefined);
+  // Other policies never convert on demand.
+  for (const name of POLICY_NAMES.filter((n) => n !== "pagurus")) t.is(createPolicy(name).convertForRenter, undefined, name);
+});
+
 // ---------------------------------------------------------------- histogram
 
 /** 10 idle times of 100 s and 10 of 200 s: two bins, CV far above 2. p5 = 100 s, p99 = 200 s. */

@@ -36,6 +36,8 @@ class MemoryRuntime implements SandboxRuntime {
   readonly injected: string[] = [];
   readonly forks: Array<{ sandbox: string; function: string; codeDir: string; firstRun?: string }> = [];
   readonly zygotes: string[] = [];
+  /** Resolvers of zygote conversions held back by the test. */
+  zygoteGate: Array<() => void> | undefined;
   /** What a zygote's sidecar and template hold (Stats), MB. */
   zygoteRssMb: [number, number] = [30, 40];
   /** Fork fails with this message while set, as a broken connection would (after the call went out). */
@@ -65,6 +67,7 @@ class MemoryRuntime implements SandboxRuntime {
         return run ? { firstResult: { invocationId: run.invocationId, status: InvocationStatus.OK }, firstRunUs: 100n } : { firstRunUs: 0n };
       },
       becomeZygote: async () => {
+        if (this.zygoteGate) await new Promise<void>((r) => this.zygoteGate!.push(r));
         this.zygotes.push(sb.id);
         return {};
       },
@@ -574,4 +577,86 @@ test("with cross-tenant sharing on, a zygote is lent to any tenant's function it
   t.is(lease.startKind, StartKind.HELPER);
   t.is(lease.container, z);
   t.is(z.tenant, "globex");
+});
+
+/** Converts and lends the first candidate offered: the pool's side of on-demand conversion. */
+const convertFirst: StartupPolicy = { ...lendFirst, name: "convert-first", convertForRenter: (_renter, candidates) => candidates[0]?.id };
+
+/** An idle executor of f, its last use released. */
+async function idleExecutorOf(pool: ContainerPool, clock: FakeClock, f: RunnableFunction) {
+  const a = await pool.acquire(f, clock.now() + 1000);
+  pool.release(a.container);
+  return a.container;
+}
+
+test("a start with nothing to lend converts the policy's choice of another function's idle executor and lends it: no container is created", async (t) => {
+  const { pool, runtime, clock, transitions } = setup(1024, 0, 4, convertFirst);
+  const a = await idleExecutorOf(pool, clock, fn("f", 256, 1, { lodash: "4.17.21", ms: "2.1.3" }));
+  const lease = await pool.acquire(fn("g", 512, 1, { lodash: "4.17.21" }), clock.now() + 1000, runOf("g-1"));
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.container, a);
+  t.is(lease.result?.invocationId, "g-1", "the invocation rode the fork");
+  t.is(runtime.created, 1, "no container was created for g");
+  t.deepEqual(runtime.zygotes, [a.sandbox!.id], "the sidecar was turned into a zygote first");
+  t.deepEqual(runtime.forks.map((f) => f.function), ["g"]);
+  t.deepEqual(runtime.updates, [{ id: a.sandbox!.id, memoryMb: 512 }], "grown to g's limit, never shrunk on the way");
+  t.is(a.role, ContainerRole.HELPER);
+  t.is(a.formerFunction, "");
+  const reasons = transitions.filter((x) => x.container === a).map((x) => x.reason);
+  t.true(reasons.includes("converted on demand for g"));
+});
+
+test("on-demand conversion: only containers that cover the renter are offered, and a policy that picks none leaves a cold start", async (t) => {
+  const offered: string[][] = [];
+  const record: StartupPolicy = { ...lendFirst, name: "record", convertForRenter: (_r, candidates) => (offered.push(candidates.map((c) => c.functionName)), undefined) };
+  const { pool, runtime, clock } = setup(1024, 0, 4, record);
+  await idleExecutorOf(pool, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  await idleExecutorOf(pool, clock, fn("h", 256, 1, { ms: "2.1.3" }));
+  const lease = await pool.acquire(fn("g", 256, 1, { lodash: "4.17.21" }), clock.now() + 1000);
+  t.is(lease.startKind, StartKind.COLD);
+  t.is(runtime.created, 3);
+  t.deepEqual(offered.at(-1), ["f"], "h's image lacks lodash");
+  t.deepEqual(runtime.zygotes, []);
+});
+
+test("a conversion under way counts as a start coming for its queue: no cold start is added for the same waiter", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, convertFirst);
+  const a = await idleExecutorOf(pool, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  runtime.zygoteGate = [];
+  const g = fn("g", 256, 1, { lodash: "4.17.21" });
+  const first = pool.acquire(g, clock.now() + 5000, runOf("g-1"));
+  await eventually(() => runtime.zygoteGate!.length === 1, "the conversion to begin", 5000, 1);
+  pool.reconsider();
+  t.is(runtime.created, 1, "nothing was created while the conversion runs");
+  // A second waiter is not covered by the conversion (concurrency 1): it gets a start of its own.
+  const second = pool.acquire(g, clock.now() + 5000, runOf("g-2"));
+  await eventually(() => runtime.created === 2, "a cold start for the second waiter", 5000, 1);
+  runtime.zygoteGate.shift()!();
+  runtime.zygoteGate = undefined;
+  // The cold container was ready first and took the oldest waiter; the conversion serves the other.
+  const leases = await Promise.all([first, second]);
+  t.deepEqual(leases.map((l) => StartKind[l.startKind]).sort(), ["COLD", "HELPER"]);
+  t.is(leases.find((l) => l.startKind === StartKind.HELPER)!.container, a);
+  t.is(runtime.created, 2);
+});
+
+test("a converted container that nobody waits for any more stays a zygote, shrunk and idle", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, convertFirst, { zygoteMemoryMb: 64 });
+  const f = fn("f", 256, 1, { lodash: "4.17.21" });
+  const g = fn("g", 256, 1, { lodash: "4.17.21" });
+  const gExecutor = await pool.acquire(g, clock.now() + 5000); // g's container, busy
+  const a = await idleExecutorOf(pool, clock, f);
+  runtime.zygoteGate = [];
+  const waiting = pool.acquire(g, clock.now() + 5000);
+  await eventually(() => runtime.zygoteGate!.length === 1, "the conversion to begin", 5000, 1);
+  pool.release(gExecutor.container); // the waiter is served warm meanwhile
+  const lease = await waiting;
+  t.is(lease.startKind, StartKind.WARM);
+  runtime.zygoteGate.shift()!();
+  runtime.zygoteGate = undefined;
+  await eventually(() => a.state === ContainerState.IDLE, "the zygote to be ready", 5000, 1);
+  t.is(a.role, ContainerRole.ZYGOTE);
+  t.is(a.formerFunction, "f");
+  t.is(a.memoryMb, 105, "shrunk to 1.5x what it holds (30 + 40 MB)");
+  t.is(runtime.forks.length, 0);
 });

@@ -33,6 +33,7 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Sta
         minZygoteTimeMs: options.minZygoteTimeMs,
         maxLendersPerFunction: options.maxLendersPerFunction,
         zygotesFromHelpers: options.zygotesFromHelpers,
+        convertOnDemand: options.convertOnDemand,
       });
     case "histogram":
       return histogramPolicy({

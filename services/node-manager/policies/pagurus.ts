@@ -49,6 +49,17 @@
 //   (d) the most recently converted (largest roleSince): older zygotes are closer to their keep-alive end
 //       and are the ones removed first, the newest has the most life left as a helper;
 //   (e) id order.
+//
+// convertForRenter(renter, candidates): when the renter would start cold (nothing to lend), an idle executor
+// of another function h that is *surplus* is turned into a zygote on the spot and lent to the renter,
+// instead of waiting out its zygote time. Surplus: h keeps at least one other live executor or helper, so
+// the conversion costs h no warm container; and the candidate has been idle at least minZygoteTimeMs, so a
+// container between two invocations of a running burst is left alone. A conversion costs one template
+// start inside a container that exists (less CPU than the container a cold start creates), and the renter's
+// start is a HELPER one whose startup time includes the conversion. Helpers qualify under the same flag as
+// for zygote time. The lender bound does not apply: the zygote is lent at once and never waits as one.
+// Ranked: fewest packages beyond the renter's needs (a smaller template to start), then the longest idle,
+// then id.
 import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
@@ -86,6 +97,8 @@ export interface PagurusOptions {
   readonly maxLendersPerFunction?: number;
   /** Idle helpers become zygotes too, as executors do. Default false (DESIGN.md: helpers end at keep-alive). */
   readonly zygotesFromHelpers?: boolean;
+  /** A cold start turns a surplus idle executor of another function into a zygote for it. Default true. */
+  readonly convertOnDemand?: boolean;
 }
 
 interface PagurusSettings {
@@ -95,6 +108,7 @@ interface PagurusSettings {
   readonly minZygoteTimeMs: number;
   readonly maxLendersPerFunction: number;
   readonly zygotesFromHelpers: boolean;
+  readonly convertOnDemand: boolean;
 }
 
 function settings(o: PagurusOptions): PagurusSettings {
@@ -105,6 +119,7 @@ function settings(o: PagurusOptions): PagurusSettings {
     minZygoteTimeMs: checkInt("minZygoteTimeMs", o.minZygoteTimeMs ?? DEFAULT_MIN_ZYGOTE_TIME_MS, 0),
     maxLendersPerFunction: checkInt("maxLendersPerFunction", o.maxLendersPerFunction ?? DEFAULT_MAX_LENDERS_PER_FUNCTION, 0),
     zygotesFromHelpers: o.zygotesFromHelpers ?? false,
+    convertOnDemand: o.convertOnDemand ?? true,
   };
   if (s.minZygoteTimeMs >= s.keepAliveMs) {
     throw new RangeError(`minZygoteTimeMs (${s.minZygoteTimeMs}) must be below keepAliveMs (${s.keepAliveMs})`);
@@ -198,6 +213,25 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
         .filter((c) => isIdle(c))
         .map((c) => ({ c, sim: jaccard(c.packages, renter.dependencies), waste: extraPackages(c.packages, renter.dependencies), robs: robs(c) }))
         .sort((a, b) => b.sim - a.sim || a.waste - b.waste || a.robs - b.robs || b.c.roleSince - a.c.roleSince || byId(a.c, b.c));
+      return ranked[0]?.c.id;
+    },
+    convertForRenter(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
+      if (!s.convertOnDemand) return undefined;
+      const serving = new Map<string, number>();
+      for (const c of view.containers) {
+        if (isLive(c) && (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER)) serving.set(c.functionName, (serving.get(c.functionName) ?? 0) + 1);
+      }
+      const ranked = candidates
+        .filter(
+          (c) =>
+            (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
+            c.functionName !== renter.name &&
+            isIdle(c) &&
+            idleMs(c, nowMs) >= s.minZygoteTimeMs &&
+            (serving.get(c.functionName) ?? 0) >= 2,
+        )
+        .map((c) => ({ c, waste: extraPackages(c.packages, renter.dependencies) }))
+        .sort((a, b) => a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       return ranked[0]?.c.id;
     },
   };

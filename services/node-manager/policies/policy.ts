@@ -80,4 +80,11 @@ export interface StartupPolicy {
    * or stem cells leave it out.
    */
   chooseLender?(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined;
+  /**
+   * Which idle executor or helper of another function to turn into a zygote now and lend to the renter, from
+   * candidates whose image covers it (the pool checks coverage, tenancy and memory); undefined to convert none.
+   * Asked only when the renter would otherwise start a container cold: no zygote or stem cell can be lent to
+   * it and planStarts gave it a start. Policies that never convert on demand leave it out.
+   */
+  convertForRenter?(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined;
 }
