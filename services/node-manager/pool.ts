@@ -168,8 +168,11 @@ export class ContainerPool {
   private readonly riders = new Map<Container, Waiter>();
   /** Containers being created, with when their start began. */
   private readonly starting = new Map<Container, () => bigint>();
-  /** Containers of other functions being turned into zygotes for a queue (its key), to be lent to it. */
-  private readonly converting = new Map<Container, string>();
+  /**
+   * Containers being turned into zygotes, with the key of the queue that claimed the zygote (it is lent
+   * there once ready), or undefined while none has (the policy's conversion, waiting to be lent later).
+   */
+  private readonly converting = new Map<Container, string | undefined>();
   /** Invocations waiting for a slot, per function version, oldest first. */
   private readonly queues = new Map<string, FunctionQueue>();
   /** Containers with no invocation running that are not yet reported IDLE. */
@@ -680,11 +683,12 @@ export class ContainerPool {
     if (rider) {
       this.riders.delete(c);
       this.occupy(c);
-      // The rider's startup ends where its run began in the sidecar; before the lending it queued.
-      const lentUs = startup();
+      // The rider's startup ends where its run began in the sidecar; before the lending it queued. A
+      // lending that began before the rider arrived (a conversion it claimed) counts from its arrival.
+      const waited = rider.waited();
+      const lentUs = startup() < waited ? startup() : waited;
       const firstRunUs = forked.firstRunUs;
       const startupUs = lentUs > firstRunUs ? lentUs - firstRunUs : 0n;
-      const waited = rider.waited();
       rider.resolve({ container: c, channel: this.o.runtime.channel(sandbox), startKind: c.startKind, queuedUs: waited > lentUs ? waited - lentUs : 0n, startupUs, result: forked.firstResult });
     }
     if (resizing) {
@@ -715,21 +719,32 @@ export class ContainerPool {
     else rider.reject(new StartFailedError(why));
   }
 
-  /** Turns an idle executor into a zygote in place (the policy's decision), ready to be lent. */
-  private async becomeZygote(c: Container, reason: string): Promise<void> {
-    if (await this.toZygote(c, reason)) await this.zygoteReady(c);
+  /** Turns an idle executor into a zygote in place (the policy's decision); a queue may claim it meanwhile. */
+  private becomeZygote(c: Container, reason: string): Promise<void> {
+    return this.convert(c, reason, undefined);
   }
 
   /**
-   * Turns the idle executor or helper c of another function into a zygote for fn's queue, when the policy
-   * picks one (convertForRenter) from those that cover fn, may be lent to it and leave room for its limit.
-   * True when a conversion began: it counts as a start coming for the queue until it is lent.
+   * A start for fn's queue from a zygote in the making, when there is one: a conversion under way that
+   * no queue has claimed and that covers fn (it costs nothing more, and is ready before a container could
+   * be created), else a new conversion of the idle executor or helper of another function that the policy
+   * picks (convertForRenter) from those that cover fn. Either must be lendable to fn and leave room for its
+   * limit. True when fn's queue has a conversion coming: it counts as a start until it is lent.
    */
   private convertFor(fn: RunnableFunction): boolean {
-    const choose = this.o.policy?.convertForRenter?.bind(this.o.policy);
-    if (!choose || !fn.claim) return false;
+    const policy = this.o.policy;
+    if (!policy?.chooseLender || !fn.claim) return false;
+    const key = queueKey(fn.name, fn.digest);
     const deps = fn.dependencies ?? EMPTY;
     const free = this.o.memoryCapacityMb - this.reservedMb;
+    const lendable = (c: Container) => covers(c.packages, deps) && this.mayLend(c, fn) && fn.memoryMb - c.memoryMb <= free;
+    for (const [c, claimedBy] of this.converting) {
+      if (claimedBy === undefined && lendable(c)) {
+        this.converting.set(c, key);
+        return true;
+      }
+    }
+    if (!policy.convertForRenter) return false;
     const candidates = this.all().filter(
       (c) =>
         c.state === ContainerState.IDLE &&
@@ -737,39 +752,39 @@ export class ContainerPool {
         !c.retiring &&
         c.servesFunction &&
         c.functionName !== fn.name &&
-        covers(c.packages, deps) &&
-        this.mayLend(c, fn) &&
-        !isUnshareable(this.known.get(c.functionName)?.sandboxSpec) &&
-        fn.memoryMb - c.memoryMb <= free,
+        lendable(c) &&
+        !isUnshareable(this.known.get(c.functionName)?.sandboxSpec),
     );
     if (candidates.length === 0) return false;
-    const id = choose(this.history.view(fn.name, deps, fn.memoryMb), candidates.map(containerView), this.view(), this.o.clock.now());
+    const id = policy.convertForRenter(this.history.view(fn.name, deps, fn.memoryMb), candidates.map(containerView), this.view(), this.o.clock.now());
     const c = id === undefined ? undefined : this.containers.get(id);
     if (!c || !candidates.includes(c)) return false;
-    void this.convertAndLend(c, fn);
+    void this.convert(c, `converted on demand for ${fn.name}`, key);
     return true;
   }
 
   /**
-   * The conversion convertFor began, then the lending: the queue's first invocation rides the fork, and
-   * its startup counts from the conversion's start. If nobody waits any more when the zygote is ready (a
-   * slot freed meanwhile), or its limit no longer fits, it stays a zygote like any other.
+   * Turns c into a zygote; then lends it to the queue that claimed it, if one did (its first invocation
+   * rides the fork; its startup counts from the conversion's start, or its arrival if later). A zygote
+   * unclaimed, or whose queue emptied meanwhile (a slot freed), or whose limit no longer fits, waits to be
+   * lent like any other.
    */
-  private async convertAndLend(c: Container, fn: RunnableFunction): Promise<void> {
-    const key = queueKey(fn.name, fn.digest);
+  private async convert(c: Container, reason: string, claimedBy: string | undefined): Promise<void> {
     const startup = stopwatch();
-    this.converting.set(c, key);
+    this.converting.set(c, claimedBy);
     let ready: boolean;
+    let key: string | undefined;
     try {
-      ready = await this.toZygote(c, `converted on demand for ${fn.name}`);
+      ready = await this.toZygote(c, reason);
     } finally {
+      key = this.converting.get(c);
       this.converting.delete(c);
     }
     if (!ready) return this.pump();
-    const q = this.queues.get(key);
-    const fits = fn.memoryMb <= c.memoryMb || this.o.memoryCapacityMb - this.reservedMb >= fn.memoryMb - c.memoryMb;
-    if (!q || q.waiters.length === 0 || !fits || this.closed) return this.zygoteReady(c);
-    await this.lend(c, fn, this.takeRider(c, fn), startup);
+    const q = key === undefined ? undefined : this.queues.get(key);
+    const fits = (fn: RunnableFunction) => fn.memoryMb <= c.memoryMb || this.o.memoryCapacityMb - this.reservedMb >= fn.memoryMb - c.memoryMb;
+    if (!q || q.waiters.length === 0 || !fits(q.fn) || this.closed) return this.zygoteReady(c);
+    await this.lend(c, q.fn, this.takeRider(c, q.fn), startup);
   }
 
   /** The sidecar ends c's worker and a clean template takes over. False when c failed (and was removed) or left. */

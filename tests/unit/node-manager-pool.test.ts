@@ -660,3 +660,35 @@ test("a converted container that nobody waits for any more stays a zygote, shrun
   t.is(a.memoryMb, 105, "shrunk to 1.5x what it holds (30 + 40 MB)");
   t.is(runtime.forks.length, 0);
 });
+
+test("an arrival that finds a zygote being made that covers it waits for it instead of starting cold, even its own former executor", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const f = fn("f", 256, 1, { lodash: "4.17.21" });
+  const a = await idleExecutorOf(pool, clock, f);
+  runtime.zygoteGate = [];
+  pool.apply([{ kind: "become-zygote", containerId: a.id, reason: "zygote time" }]);
+  await eventually(() => runtime.zygoteGate!.length === 1, "the conversion to begin", 5000, 1);
+  const waiting = pool.acquire(f, clock.now() + 5000, runOf("f-2"));
+  pool.reconsider();
+  t.is(runtime.created, 1, "no container was created while the zygote is being made");
+  runtime.zygoteGate.shift()!();
+  runtime.zygoteGate = undefined;
+  const lease = await waiting;
+  t.is(lease.container, a);
+  t.is(lease.startKind, StartKind.HELPER);
+  t.is(lease.result?.invocationId, "f-2");
+  t.is(runtime.created, 1);
+});
+
+test("a zygote being made for nobody is not waited for by a function it does not cover", async (t) => {
+  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst);
+  const a = await idleExecutorOf(pool, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
+  runtime.zygoteGate = [];
+  pool.apply([{ kind: "become-zygote", containerId: a.id, reason: "zygote time" }]);
+  await eventually(() => runtime.zygoteGate!.length === 1, "the conversion to begin", 5000, 1);
+  const lease = await pool.acquire(fn("g", 256, 1, { ms: "2.1.3" }), clock.now() + 5000);
+  t.is(lease.startKind, StartKind.COLD);
+  runtime.zygoteGate.shift()!();
+  runtime.zygoteGate = undefined;
+  await eventually(() => a.state === ContainerState.IDLE && a.role === ContainerRole.ZYGOTE, "the zygote to be ready", 5000, 1);
+});
