@@ -34,7 +34,7 @@ const WARM_CALLS = 1000;
 type Mode = "off" | "sampled" | "all";
 const MODES: Mode[] = ["off", "sampled", "all"];
 
-/** An OTLP/HTTP endpoint that reads every export and counts it. */
+/** An OTLP/HTTP endpoint that reads every export and counts it; it answers in the request's encoding (an empty protobuf message is zero bytes). */
 async function startSink(): Promise<{ endpoint: string; exports: () => number; bytes: () => number; close: () => void }> {
   let exports = 0;
   let bytes = 0;
@@ -42,7 +42,8 @@ async function startSink(): Promise<{ endpoint: string; exports: () => number; b
     req.on("data", (c: Buffer) => (bytes += c.length));
     req.on("end", () => {
       exports++;
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      const protobuf = req.headers["content-type"]?.startsWith("application/x-protobuf");
+      res.writeHead(200, { "content-type": protobuf ? "application/x-protobuf" : "application/json" }).end(protobuf ? "" : "{}");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

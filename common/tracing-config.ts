@@ -1,6 +1,6 @@
 // Tracing configuration: the standard OpenTelemetry variables every service and the sidecar read,
 // validated at start like the rest of the configuration, and the sampler they describe.
-import { bool, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
+import { bool, ConfigError, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
 
 export const SAMPLERS = [
   "always_on",
@@ -12,6 +12,10 @@ export const SAMPLERS = [
 ] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
+/** OTLP/HTTP encodings we export ("grpc" is not offered: every collector that speaks OTLP takes HTTP). */
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
 export const tracingSchema = {
   disabled: bool("OTEL_SDK_DISABLED", false, "`true`: no tracing at all (no spans, no trace ids in logs)."),
   endpoint: str(
@@ -20,6 +24,13 @@ export const tracingSchema = {
     "OTLP/HTTP base URL (e.g. `http://127.0.0.1:4318`); spans go to `<endpoint>/v1/traces`. Empty and no traces endpoint: spans are made (trace ids in logs and in `ctx.traceparent`) but not exported.",
   ),
   tracesEndpoint: str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "Full OTLP/HTTP traces URL; overrides the base endpoint."),
+  protocol: oneOf(
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "http/protobuf",
+    OTLP_PROTOCOLS,
+    "OTLP/HTTP encoding: `http/protobuf` (the standard default; about a third of JSON's CPU and size per span) or `http/json`.",
+  ),
+  tracesProtocol: str("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", "Encoding for traces; overrides `OTEL_EXPORTER_OTLP_PROTOCOL` (same values)."),
   sampler: oneOf("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", SAMPLERS, "Which traces are recorded; `parentbased_*` follow the caller's sampled flag."),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
 } as const;
@@ -27,7 +38,18 @@ export const tracingSchema = {
 export type TracingConfig = ConfigOf<typeof tracingSchema>;
 
 export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
-  return loadConfig(tracingSchema, env);
+  const cfg = loadConfig(tracingSchema, env);
+  tracesProtocol(cfg); // an unknown traces protocol fails at start, like every other setting
+  return cfg;
+}
+
+/** The encoding spans are exported in: the traces-specific variable wins over the general one. */
+export function tracesProtocol(cfg: Pick<TracingConfig, "protocol" | "tracesProtocol">): OtlpProtocol {
+  if (!cfg.tracesProtocol) return cfg.protocol;
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(cfg.tracesProtocol)) {
+    throw new ConfigError([`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(", ")} (got "${cfg.tracesProtocol}")`]);
+  }
+  return cfg.tracesProtocol as OtlpProtocol;
 }
 
 /** Where spans are exported, or undefined when they are not. */

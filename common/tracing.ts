@@ -1,9 +1,10 @@
 // The OpenTelemetry SDK of a process, set up from the standard OTEL_* variables (tracing-config.ts):
-// sampler, OTLP/HTTP exporter, W3C propagator. Spans are opened through trace-context.ts. Instrumentation is by hand:
+// sampler, OTLP/HTTP exporter (protobuf or JSON), W3C propagator. Spans are opened through trace-context.ts. Instrumentation is by hand:
 // an invocation's phases (queue wait, acquire, fork, init, execution) are ours, not a library's, and
 // the hot path must not pay for auto-instrumentation of every socket.
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -13,10 +14,19 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type Sampler,
+  type SpanExporter,
 } from "@opentelemetry/sdk-trace-node";
 import type * as http from "node:http";
 import { SyncContextManager } from "./sync-context-manager.js";
-import { loadTracingConfig, samplerPlan, tracesUrl, type SamplerPlan, type TracingConfig } from "./tracing-config.js";
+import {
+  loadTracingConfig,
+  samplerPlan,
+  tracesProtocol,
+  tracesUrl,
+  type OtlpProtocol,
+  type SamplerPlan,
+  type TracingConfig,
+} from "./tracing-config.js";
 
 export interface TracingHandle {
   /** Exports what is buffered and stops. */
@@ -44,7 +54,7 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   const cfg = options.config ?? loadTracingConfig();
   if (cfg.disabled) return NOT_TRACING;
   const url = options.url ?? tracesUrl(cfg);
-  const exporter = url ? new OTLPTraceExporter({ url, ...(options.agent ? { httpAgentOptions: options.agent } : {}) }) : undefined;
+  const exporter = url ? otlpExporter(tracesProtocol(cfg), url, options.agent) : undefined;
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": `faas-${service}`, "service.namespace": "faas" }),
     sampler: exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler(),
@@ -53,6 +63,12 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   // Contexts are passed explicitly; see sync-context-manager.ts for why not AsyncLocalStorage.
   provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
   return { shutdown: () => provider.shutdown() };
+}
+
+/** The OTLP/HTTP span exporter for an encoding. */
+export function otlpExporter(protocol: OtlpProtocol, url: string, agent?: () => http.Agent): SpanExporter {
+  const options = { url, ...(agent ? { httpAgentOptions: agent } : {}) };
+  return protocol === "http/protobuf" ? new OtlpProtobufExporter(options) : new OtlpJsonExporter(options);
 }
 
 function buildSampler(plan: SamplerPlan): Sampler {

@@ -1,7 +1,17 @@
-// A real OTLP/HTTP traces receiver in the test process: POST /v1/traces with the JSON encoding the
-// OpenTelemetry JS exporter sends (ids as hex). It keeps every span, flattened with its service name.
+// A real OTLP/HTTP traces receiver in the test process: POST /v1/traces in either standard encoding,
+// application/x-protobuf (decoded with the OTLP messages in proto/opentelemetry) or application/json
+// (ids as hex). It keeps every span, flattened with its service name, and which encoding each request used.
+import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  ExportTraceServiceRequestSchema,
+  ExportTraceServiceResponseSchema,
+  type AnyValue,
+  type KeyValue,
+} from "../../gen/opentelemetry/proto/trace/v1/otlp_traces_pb.js";
+
+export type OtlpEncoding = "protobuf" | "json";
 
 export interface ReceivedSpan {
   readonly service: string;
@@ -27,6 +37,21 @@ interface OtlpKeyValue {
   value: OtlpValue;
 }
 
+function plainProto(kvs: KeyValue[]): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const { key, value } of kvs) out[key] = scalar(value);
+  return out;
+}
+
+function scalar(value: AnyValue | undefined): string | number | boolean {
+  const v = value?.value;
+  if (v?.case === "stringValue" || v?.case === "boolValue" || v?.case === "doubleValue") return v.value;
+  if (v?.case === "intValue") return Number(v.value);
+  return "";
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+
 function plain(kvs: OtlpKeyValue[] | undefined): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const { key, value } of kvs ?? []) {
@@ -37,8 +62,10 @@ function plain(kvs: OtlpKeyValue[] | undefined): Record<string, string | number 
 
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  /** Requests that were not OTLP JSON traces (a test fails on any). */
+  /** Requests that were not OTLP traces (a test fails on any). */
   readonly rejected: string[] = [];
+  /** The encoding of every accepted request, in arrival order. */
+  readonly encodings: OtlpEncoding[] = [];
 
   private constructor(private readonly server: http.Server) {}
 
@@ -68,37 +95,73 @@ export class OtlpReceiver {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/v1/traces" || !req.headers["content-type"]?.startsWith("application/json")) {
-        this.rejected.push(`${req.method} ${req.url} ${req.headers["content-type"]}`);
+      const type = req.headers["content-type"] ?? "";
+      const encoding: OtlpEncoding | undefined = type.startsWith("application/x-protobuf") ? "protobuf" : type.startsWith("application/json") ? "json" : undefined;
+      if (req.method !== "POST" || req.url !== "/v1/traces" || !encoding) {
+        this.rejected.push(`${req.method} ${req.url} ${type}`);
         res.writeHead(404).end();
         return;
       }
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        for (const rs of body.resourceSpans ?? []) {
-          const service = String(plain(rs.resource?.attributes)["service.name"] ?? "");
-          for (const ss of rs.scopeSpans ?? []) {
-            for (const s of ss.spans ?? []) {
-              this.spans.push({
-                service,
-                traceId: s.traceId,
-                spanId: s.spanId,
-                parentSpanId: s.parentSpanId ?? "",
-                name: s.name,
-                kind: s.kind,
-                startNs: BigInt(s.startTimeUnixNano),
-                endNs: BigInt(s.endTimeUnixNano),
-                attributes: plain(s.attributes),
-                status: s.status?.code ?? 0,
-              });
-            }
-          }
+        const body = Buffer.concat(chunks);
+        if (encoding === "protobuf") this.takeProtobuf(body);
+        else this.takeJson(body);
+        this.encodings.push(encoding);
+        if (encoding === "protobuf") {
+          res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, create(ExportTraceServiceResponseSchema)));
+        } else {
+          res.writeHead(200, { "content-type": "application/json" }).end("{}");
         }
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
       } catch (err) {
-        this.rejected.push(`undecodable: ${(err as Error).message}`);
+        this.rejected.push(`undecodable ${encoding}: ${(err as Error).message}`);
         res.writeHead(400).end();
       }
     });
+  }
+
+  private takeProtobuf(body: Buffer): void {
+    const request = fromBinary(ExportTraceServiceRequestSchema, body);
+    for (const rs of request.resourceSpans) {
+      const service = String(plainProto(rs.resource?.attributes ?? [])["service.name"] ?? "");
+      for (const ss of rs.scopeSpans) {
+        for (const s of ss.spans) {
+          this.spans.push({
+            service,
+            traceId: hex(s.traceId),
+            spanId: hex(s.spanId),
+            parentSpanId: hex(s.parentSpanId),
+            name: s.name,
+            kind: s.kind,
+            startNs: s.startTimeUnixNano,
+            endNs: s.endTimeUnixNano,
+            attributes: plainProto(s.attributes),
+            status: s.status?.code ?? 0,
+          });
+        }
+      }
+    }
+  }
+
+  private takeJson(body: Buffer): void {
+    const parsed = JSON.parse(body.toString("utf8"));
+    for (const rs of parsed.resourceSpans ?? []) {
+      const service = String(plain(rs.resource?.attributes)["service.name"] ?? "");
+      for (const ss of rs.scopeSpans ?? []) {
+        for (const s of ss.spans ?? []) {
+          this.spans.push({
+            service,
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? "",
+            name: s.name,
+            kind: s.kind,
+            startNs: BigInt(s.startTimeUnixNano),
+            endNs: BigInt(s.endTimeUnixNano),
+            attributes: plain(s.attributes),
+            status: s.status?.code ?? 0,
+          });
+        }
+      }
+    }
   }
 }

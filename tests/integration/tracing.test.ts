@@ -107,6 +107,7 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   // The function runs inside function.execute.
   t.is(parse(reply.message.output).traceparent, `00-${callerTrace}-${exec.spanId}-01`);
   t.deepEqual(receiver.rejected, []);
+  t.deepEqual([...new Set(receiver.encodings)], ["protobuf"], "every process exports the default encoding, OTLP protobuf");
 });
 
 test.serial("a warm invocation starts its own trace, its acquire says WARM, and the container events it publishes join it over NATS", async (t) => {

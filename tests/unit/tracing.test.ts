@@ -5,7 +5,7 @@ import { context, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { ConfigError } from "../../common/config.js";
 import { SyncContextManager } from "../../common/sync-context-manager.js";
 import { recordSpan, startSpan } from "../../common/trace-context.js";
-import { loadTracingConfig, samplerPlan, tracesUrl } from "../../common/tracing-config.js";
+import { loadTracingConfig, samplerPlan, tracesProtocol, tracesUrl } from "../../common/tracing-config.js";
 
 test("defaults: parent-based 10% sampling, nothing exported without an endpoint", (t) => {
   const cfg = loadTracingConfig({});
@@ -19,6 +19,16 @@ test("the traces URL: the base endpoint plus /v1/traces, the traces endpoint as 
   t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://jaeger:4318/" })), "http://jaeger:4318/v1/traces");
   t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:9999/traces" })), "http://b:9999/traces");
   t.is(tracesUrl(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_SDK_DISABLED: "true" })), undefined);
+});
+
+test("the export encoding: protobuf by default, the traces variable overrides the general one, anything else stops the start", (t) => {
+  t.is(tracesProtocol(loadTracingConfig({})), "http/protobuf");
+  t.is(tracesProtocol(loadTracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })), "http/json");
+  t.is(tracesProtocol(loadTracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf" })), "http/protobuf");
+  const e1 = t.throws(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), { instanceOf: ConfigError });
+  t.regex(e1.problems[0], /^OTEL_EXPORTER_OTLP_PROTOCOL must be one of/);
+  const e2 = t.throws(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "json" }), { instanceOf: ConfigError });
+  t.regex(e2.problems[0], /^OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of/);
 });
 
 test("every standard sampler name maps to its plan", (t) => {
