@@ -3,13 +3,17 @@
 //   off       OTEL_SDK_DISABLED=true: no SDK at all (the reference)
 //   sampled   the default: parent-based, 10% of new traces recorded and exported
 //   all       every trace recorded and exported (parentbased_always_on)
+//   unsampled the SDK on, nothing recorded (always_off): what tracing costs before any span is kept
+//             (not run by default; BENCH_MODES=off,unsampled,sampled,all)
 // Spans go over OTLP/HTTP to a sink in this process that reads and counts the requests (a collector's
 // receiving end, without its storage). Prints JSON: throughput_rps per mode (median of the rounds),
 // warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98). Beside throughput, the mesh's
 // CPU per invocation during the throughput phase (the five services, the sidecar and the worker, from
 // /proc): throughput on this virtual machine drifts by ±10% between rounds, CPU time per call much less,
 // and on a saturated machine throughput is its inverse. Its ratios to `off` read as costs (1.02 = 2% more).
-// Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64).
+// The CPU is also printed per process (which service pays for the spans).
+// Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64),
+// BENCH_MODES (off,sampled,all).
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -31,8 +35,13 @@ const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const WARM_CALLS = 1000;
 
-type Mode = "off" | "sampled" | "all";
-const MODES: Mode[] = ["off", "sampled", "all"];
+const ALL_MODES = ["off", "unsampled", "sampled", "all"] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES: Mode[] = (process.env.BENCH_MODES ?? "off,sampled,all").split(",").map((m) => {
+  if (!(ALL_MODES as readonly string[]).includes(m)) throw new Error(`BENCH_MODES: unknown mode ${m} (known: ${ALL_MODES.join(", ")})`);
+  return m as Mode;
+});
+if (!MODES.includes("off")) throw new Error("BENCH_MODES must include off (the reference)");
 
 /** An OTLP/HTTP endpoint that reads every export and counts it; it answers in the request's encoding (an empty protobuf message is zero bytes). */
 async function startSink(): Promise<{ endpoint: string; exports: () => number; bytes: () => number; close: () => void }> {
@@ -60,10 +69,11 @@ async function startSink(): Promise<{ endpoint: string; exports: () => number; b
 
 function modeEnv(mode: Mode, endpoint: string): Record<string, string> {
   if (mode === "off") return { OTEL_SDK_DISABLED: "true" };
+  if (mode === "unsampled") return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" };
   return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" };
 }
 
-async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number; cpuMsPerCall: number }> {
+async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number; cpuMsPerCall: number; cpuByProcess: Record<string, number> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...modeEnv(mode, endpoint) } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
@@ -83,8 +93,10 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
     }
     const spent = cpuSince(meshPids(mesh));
     const { rps, calls } = await closedLoop(invoke, CLIENTS, THROUGHPUT_S);
-    const cpuMs = Object.values(spent()).reduce((a, b) => a + b, 0);
-    return { rps, warmP50: nearestRank(sortedCopy(warm), 50), cpuMsPerCall: cpuMs / calls };
+    const byProcess = spent();
+    const cpuMs = Object.values(byProcess).reduce((a, b) => a + b, 0);
+    const cpuByProcess = Object.fromEntries(Object.entries(byProcess).map(([name, ms]) => [name, ms / calls]));
+    return { rps, warmP50: nearestRank(sortedCopy(warm), 50), cpuMsPerCall: cpuMs / calls, cpuByProcess };
   } finally {
     gateway.close();
     await mesh.stop();
@@ -92,20 +104,23 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
   }
 }
 
+/** The name a mode has in the JSON (the sampled mode says its ratio). */
+const LABEL: Record<Mode, string> = { off: "off", unsampled: "unsampled", sampled: "sampled_10pct", all: "all" };
+
 async function main() {
   const sink = await startSink();
-  const results: Record<Mode, { rps: number[]; warmP50: number[]; cpu: number[] }> = { off: { rps: [], warmP50: [], cpu: [] }, sampled: { rps: [], warmP50: [], cpu: [] }, all: { rps: [], warmP50: [], cpu: [] } };
-  const exportsBefore: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
-  const exportsOf: Record<Mode, number> = { off: 0, sampled: 0, all: 0 };
+  const results = new Map(MODES.map((m) => [m, { rps: [] as number[], warmP50: [] as number[], cpu: [] as number[], byProcess: [] as Record<string, number>[], exports: 0 }]));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of MODES) {
-        exportsBefore[mode] = sink.exports();
+        const before = sink.exports();
         const r = await measure(mode, sink.endpoint);
-        exportsOf[mode] += sink.exports() - exportsBefore[mode];
-        results[mode].rps.push(r.rps);
-        results[mode].warmP50.push(r.warmP50);
-        results[mode].cpu.push(r.cpuMsPerCall);
+        const into = results.get(mode)!;
+        into.exports += sink.exports() - before;
+        into.rps.push(r.rps);
+        into.warmP50.push(r.warmP50);
+        into.cpu.push(r.cpuMsPerCall);
+        into.byProcess.push(r.cpuByProcess);
         console.error(`round ${round + 1}/${ROUNDS} ${mode}: ${Math.round(r.rps)} rps, warm p50 ${r.warmP50.toFixed(3)} ms, mesh CPU ${r.cpuMsPerCall.toFixed(3)} ms per call`);
       }
     }
@@ -113,23 +128,24 @@ async function main() {
     sink.close();
   }
   const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
-  const rps = (m: Mode) => median(results[m].rps);
-  const cpu = (m: Mode) => median(results[m].cpu);
+  const r3 = (x: number) => Number(x.toFixed(3));
+  const perMode = <T>(f: (m: Mode, r: NonNullable<ReturnType<typeof results.get>>) => T) => Object.fromEntries(MODES.map((m) => [LABEL[m], f(m, results.get(m)!)]));
+  const rps = (m: Mode) => median(results.get(m)!.rps);
+  const cpu = (m: Mode) => median(results.get(m)!.cpu);
   console.log(
     JSON.stringify(
       {
-        throughput_rps_off: Math.round(rps("off")),
-        throughput_rps_sampled_10pct: Math.round(rps("sampled")),
-        throughput_rps_all: Math.round(rps("all")),
-        sampled_10pct_vs_off: Number((rps("sampled") / rps("off")).toFixed(3)),
-        all_vs_off: Number((rps("all") / rps("off")).toFixed(3)),
-        cpu_ms_per_invocation: { off: Number(cpu("off").toFixed(3)), sampled_10pct: Number(cpu("sampled").toFixed(3)), all: Number(cpu("all").toFixed(3)) },
-        cpu_sampled_10pct_vs_off: Number((cpu("sampled") / cpu("off")).toFixed(3)),
-        cpu_all_vs_off: Number((cpu("all") / cpu("off")).toFixed(3)),
-        warm_ms_p50: { off: Number(median(results.off.warmP50).toFixed(3)), sampled_10pct: Number(median(results.sampled.warmP50).toFixed(3)), all: Number(median(results.all.warmP50).toFixed(3)) },
-        otlp_exports_received: exportsOf,
-        rounds: { off: results.off.rps.map(Math.round), sampled_10pct: results.sampled.rps.map(Math.round), all: results.all.rps.map(Math.round) },
-        cpu_rounds: { off: results.off.cpu.map((x) => Number(x.toFixed(3))), sampled_10pct: results.sampled.cpu.map((x) => Number(x.toFixed(3))), all: results.all.cpu.map((x) => Number(x.toFixed(3))) },
+        throughput_rps: perMode((m) => Math.round(rps(m))),
+        throughput_vs_off: perMode((m) => r3(rps(m) / rps("off"))),
+        cpu_ms_per_invocation: perMode((m) => r3(cpu(m))),
+        cpu_vs_off: perMode((m) => r3(cpu(m) / cpu("off"))),
+        // Per process, the median over the rounds: where the spans' cost lands.
+        cpu_ms_per_invocation_by_process: perMode((_, r) => Object.fromEntries(Object.keys(r.byProcess[0] ?? {}).map((p) => [p, r3(median(r.byProcess.map((b) => b[p] ?? 0)))]))),
+        warm_ms_p50: perMode((_, r) => r3(median(r.warmP50))),
+        otlp_exports_received: perMode((_, r) => r.exports),
+        rounds: perMode((_, r) => r.rps.map(Math.round)),
+        cpu_rounds: perMode((_, r) => r.cpu.map(r3)),
+        targets: { all_throughput_vs_off: ">= 0.90", sampled_10pct_throughput_vs_off: ">= 0.98" },
         samples: { rounds: ROUNDS, warmup: WARMUP_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
         machine: { cpus: os.cpus().length, node: process.version },
       },

@@ -229,8 +229,9 @@ const doublings = (max: number) => {
 
 /**
  * The profiling run: S(n) as the slowest COLD start-up when n containers came up for a burst of one
- * invocation each (vanilla), the cap on instances as the containers the whole burst got that way, and
- * E(d) as the slowest execution when d run packed in one warm container; each the median of --repeat runs.
+ * invocation each (vanilla), the cap on instances as the containers the whole burst got that way,
+ * E(d) as the slowest execution when d run packed in one warm container, and the piece overhead h as
+ * what the whole burst billed per invocation (a piece of one) beyond E(1); each the median of --repeat runs.
  */
 async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   // S at the number of containers that came up (the node may start fewer than asked for: its cap).
@@ -252,10 +253,15 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
+  const memoryGb = (readFunctionDir(functionDir(o.fn)).spec!.limits?.memoryMb || 256) / 1024;
+  const billedPerPiece = whole.billedGbSeconds / memoryGb / Math.max(1, whole.ok);
+  const pieceOverhead = Math.max(0, billedPerPiece - service[0].y);
+  process.stderr.write(`the burst billed ${round(billedPerPiece * 1000, 2)} ms per invocation against E(1) = ${round(service[0].y * 1000, 2)} ms: h = ${round(pieceOverhead * 1000, 2)} ms\n`);
   return {
     scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
     service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service },
     ...(maxInstances !== undefined && { maxInstances }),
+    pieceOverhead: round(pieceOverhead, 6),
   };
 }
 

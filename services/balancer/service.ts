@@ -78,6 +78,7 @@ export function balancerService(p: BalancerParts) {
             pieces: x.pieces,
             instances: x.instances,
             serviceSeconds: x.serviceS,
+            pieceSeconds: x.pieceS,
             totalSeconds: x.totalS,
             medianSeconds: x.medianS,
             tailSeconds: x.tailS,
@@ -87,6 +88,7 @@ export function balancerService(p: BalancerParts) {
           scaling: p.packing.model.scaling!.points.map((c) => ({ x: c.x, seconds: c.y })),
           service: p.packing.model.service(req.function)!.points.map((c) => ({ x: c.x, seconds: c.y })),
           maxInstances: p.packing.model.maxInstances ?? 0,
+          pieceOverheadSeconds: p.packing.model.pieceOverhead ?? 0,
         };
       },
 

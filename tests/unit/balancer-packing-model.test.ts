@@ -60,3 +60,14 @@ test("a profile file is read, and a bad one is refused with its name", (t) => {
   t.throws(() => PackingModel.fromFile(path.join(dir, "missing.json")), { message: /cannot read the packing profile/ });
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test("a profile's piece overhead reaches the plan; a negative one is refused", (t) => {
+  const profile = { scaling: [{ x: 1, y: 0.1 }], service: { f: [{ x: 1, y: 0.01 }, { x: 64, y: 0.64 }] } };
+  const plain = new PackingModel(profile).plan("f", 64, 1024, 64, { objective: "cost" });
+  const withH = new PackingModel({ ...profile, pieceOverhead: 0.005 }).plan("f", 64, 1024, 64, { objective: "cost" });
+  if ("missing" in plain || "missing" in withH) return t.fail("both have what a plan needs");
+  t.is(plain.degree, 1, "ProPack's model: every degree costs the same, the lowest wins the tie");
+  t.is(withH.degree, 64, "h paid once instead of 64 times");
+  t.is(new PackingModel({ ...profile, pieceOverhead: 0.005 }).pieceOverhead, 0.005);
+  t.throws(() => new PackingModel({ ...profile, pieceOverhead: -0.001 }), { message: /pieceOverhead must be a time ≥ 0/ });
+});

@@ -180,3 +180,41 @@ test("bad problems and settings are refused with what is wrong", (t) => {
   t.throws(() => planPacking(ioBound, { tailPercentile: 0 }), { message: /tailPercentile/ });
   t.is(planPacking({ ...ioBound, invocations: 3 }).predictions.length, 3, "no degree beyond the invocations there are");
 });
+
+// A CPU-bound function whose service time is linear in d (E(d) = 0.01 d): alone, every degree costs the
+// same per invocation. m = 64 on instances that are up at once (S = 0.1 s).
+const linear: PackingProblem = {
+  invocations: 64,
+  scaling: curve(() => 0.1, [1, 64]),
+  service: curve((d) => 0.01 * d, [1, 64]),
+  memoryMb: 1024,
+  maxDegree: 64,
+};
+
+test("the piece overhead: with E(d) linear every degree costs the same alone, and h makes the fewest pieces the cheapest", (t) => {
+  const without = planPacking(linear, { objective: "cost" });
+  const costs = without.predictions.filter((p) => 64 % p.degree === 0).map((p) => p.costUsd);
+  t.true(costs.every((c) => Math.abs(c - costs[0]) < 1e-15), "without h, every divisor of 64 costs the same");
+  t.is(without.degree, 1, "a tie goes to the lower degree");
+
+  const h = 0.005;
+  const withH = planPacking({ ...linear, pieceOverheadS: h }, { objective: "cost" });
+  t.is(withH.degree, 64, "one piece pays h once");
+  const at = (d: number) => withH.predictions.find((p) => p.degree === d)!;
+  // C(d) = (E(d) + h) · ceil(64/d) · 1 GB · price
+  t.is(at(2).pieceS, 0.02 + h);
+  t.true(Math.abs(at(2).costUsd - (0.02 + h) * 32 * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+  t.true(Math.abs(at(64).costUsd - (0.64 + h) * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+  // Time: unlimited instances, all up at 0.1 s: T(d) = 0.1 + E(d) + h, least at d = 1, h or not.
+  t.is(planPacking({ ...linear, pieceOverheadS: h }, { objective: "time" }).degree, 1);
+});
+
+test("the piece overhead counts in every round when the instances are capped", (t) => {
+  // 4 instances for 64 pieces of 1: 16 rounds of (E(1) + h) after S = 0.1 s.
+  const done = completionTimes({ ...linear, maxInstances: 4, pieceOverheadS: 0.005 }, 1);
+  t.true(Math.abs(done[done.length - 1] - (0.1 + 16 * 0.015)) < 1e-12);
+  // Time now prefers filling the 4 instances in one round: 4 pieces of 16 end at 0.1 + 0.16 + h = 0.265 s,
+  // 2 rounds of 8 at 0.1 + 2 (0.08 + h) = 0.27 s, 16 rounds of 1 at 0.34 s.
+  t.is(planPacking({ ...linear, maxInstances: 4, pieceOverheadS: 0.005 }, { objective: "time" }).degree, 16);
+  t.throws(() => planPacking({ ...linear, pieceOverheadS: -1 }), { message: /pieceOverheadS must be a finite time/ });
+});

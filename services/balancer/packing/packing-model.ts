@@ -15,6 +15,11 @@ export interface PackingProfile {
   readonly service: Readonly<Record<string, readonly CurvePoint[]>>;
   /** The most instances one burst got (the profiling run asked for more); absent: no cap was met. */
   readonly maxInstances?: number;
+  /**
+   * h, seconds a piece costs in a burst beyond its service time alone: the profiling run's burst of single
+   * invocations, its billed execution per invocation less E(1). Absent: 0 (ProPack's model).
+   */
+  readonly pieceOverhead?: number;
 }
 
 /** Weight of a live observation against what the curve held at that point. */
@@ -24,12 +29,17 @@ export class PackingModel {
   #scaling: MeasuredCurve | undefined;
   readonly #service = new Map<string, MeasuredCurve>();
   #maxInstances: number | undefined;
+  readonly #pieceOverheadS: number | undefined;
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
     if (profile?.maxInstances !== undefined) {
       if (!(Number.isInteger(profile.maxInstances) && profile.maxInstances >= 1)) throw new RangeError(`a profile's maxInstances must be a positive integer, got ${profile.maxInstances}`);
       this.#maxInstances = profile.maxInstances;
+    }
+    if (profile?.pieceOverhead !== undefined) {
+      if (!(Number.isFinite(profile.pieceOverhead) && profile.pieceOverhead >= 0)) throw new RangeError(`a profile's pieceOverhead must be a time ≥ 0 in seconds, got ${profile.pieceOverhead}`);
+      this.#pieceOverheadS = profile.pieceOverhead;
     }
     for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
   }
@@ -52,6 +62,11 @@ export class PackingModel {
   /** The cap on instances per burst last met; undefined while none was. */
   get maxInstances(): number | undefined {
     return this.#maxInstances;
+  }
+
+  /** h, the measured piece overhead in seconds; undefined without a profile that has it. */
+  get pieceOverhead(): number | undefined {
+    return this.#pieceOverheadS;
   }
 
   service(fn: string): MeasuredCurve | undefined {
@@ -85,6 +100,6 @@ export class PackingModel {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS }, settings);
   }
 }

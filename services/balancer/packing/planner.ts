@@ -7,7 +7,11 @@
 // of I instances, piece p runs on instance (p mod I) + 1 in round floor(p / I), each round E(d) after
 // the one before: a low degree then costs rounds, not instances.
 // S(n) is the measured time to bring up n instances, E(d) the function's measured service time at degree
-// d. The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
+// d, measured alone in one warm instance. In a burst every piece also costs h, the piece overhead: its
+// dispatch, its results streamed back, and the platform's CPU that its execution shares the node with.
+// ProPack has no such term; without it, E(2)/2 = E(64)/64 reads as "2 costs what 64 costs", while in a
+// burst of 500 on 2 cores 250 pieces of 2 cost 1.6x what 8 pieces of 64 do (README, the CPU-bound sweep).
+// Each piece is charged E(d) + h, in time and in cost. The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
 // completes its d_k invocations at S(k) + E(d_k), the last one holding only what is left (m - (K-1)d),
 // so the makespan ("total") is the latest of those, equal to E(d) + S(K) when d divides m. The median
 // and tail metrics are percentiles of the sorted completions (ProPack's scripts took them over unsorted
@@ -37,6 +41,8 @@ export interface PackingProblem {
   readonly maxDegree: number;
   /** The most instances the cluster brings up for one burst (measured); undefined: as many as asked for. */
   readonly maxInstances?: number;
+  /** h, seconds each piece costs beyond E(d) in a burst (measured); undefined: 0, ProPack's model. */
+  readonly pieceOverheadS?: number;
 }
 
 export interface PackingSettings {
@@ -67,6 +73,8 @@ export interface DegreePrediction {
   readonly instances: number;
   /** E(d). */
   readonly serviceS: number;
+  /** E(d) + h: what one piece holds its instance for, and is billed for. */
+  readonly pieceS: number;
   /** Completion of the last invocation (the makespan). */
   readonly totalS: number;
   readonly medianS: number;
@@ -91,12 +99,13 @@ export function completionTimes(problem: PackingProblem, degree: number): Float6
   const { invocations: m, scaling, service } = problem;
   const pieces = Math.ceil(m / degree);
   const instances = instancesFor(problem, pieces);
-  const full = service.at(degree);
+  const h = problem.pieceOverheadS ?? 0;
+  const full = service.at(degree) + h;
   const out = new Float64Array(m);
   let i = 0;
   for (let p = 0; p < pieces; p++) {
     const packed = Math.min(degree, m - p * degree);
-    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + service.at(packed);
+    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + service.at(packed) + h;
     for (let j = 0; j < packed; j++) out[i++] = done;
   }
   return out.sort();
@@ -110,13 +119,14 @@ export function predict(problem: PackingProblem, degree: number, settings: Packi
   const pieces = Math.ceil(problem.invocations / degree);
   const instances = instancesFor(problem, pieces);
   const serviceS = problem.service.at(degree);
+  const pieceS = serviceS + (problem.pieceOverheadS ?? 0);
   const done = completionTimes(problem, degree);
   const totalS = done[done.length - 1];
   const medianS = nearestRank(done, 50);
   const tailS = nearestRank(done, settings.tailPercentile);
   const timeS = settings.metric === "total" ? totalS : settings.metric === "median" ? medianS : tailS;
-  const costUsd = serviceS * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
-  return { degree, pieces, instances, serviceS, totalS, medianS, tailS, timeS, costUsd };
+  const costUsd = pieceS * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
+  return { degree, pieces, instances, serviceS, pieceS, totalS, medianS, tailS, timeS, costUsd };
 }
 
 /** Predicts every degree in 1..maxDegree and picks the one the objective prefers. */
@@ -157,6 +167,7 @@ function checkProblem(p: PackingProblem): void {
   if (!Number.isInteger(p.maxDegree) || p.maxDegree < 1) throw new RangeError(`maxDegree must be a positive integer, got ${p.maxDegree}`);
   if (!(p.memoryMb > 0)) throw new RangeError(`memoryMb must be positive, got ${p.memoryMb}`);
   if (p.maxInstances !== undefined && !(Number.isInteger(p.maxInstances) && p.maxInstances >= 1)) throw new RangeError(`maxInstances must be a positive integer, got ${p.maxInstances}`);
+  if (p.pieceOverheadS !== undefined && !(Number.isFinite(p.pieceOverheadS) && p.pieceOverheadS >= 0)) throw new RangeError(`pieceOverheadS must be a finite time ≥ 0, got ${p.pieceOverheadS}`);
 }
 
 function checkSettings(s: PackingSettings): void {
