@@ -1,6 +1,9 @@
 // Dev aid: CPU profiles of every service process under the throughput load of `npm run bench`.
 // `node dist/bench/profile-mesh.js [seconds]` writes .cpuprofile files and prints the top self-time frames.
+// PROFILE_TRACING=sampled|all: with tracing on (10% or every trace), exported to an OTLP sink in this process.
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
@@ -29,10 +32,33 @@ function top(file: string, n = 25): string[] {
   return [`busy ${((total - idle) / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms`, ...[...self.entries()].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`)];
 }
 
+/** OTLP/HTTP traces sink: reads and drops every export, answering in its encoding. */
+async function otlpSink(): Promise<{ endpoint: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const protobuf = req.headers["content-type"]?.startsWith("application/x-protobuf");
+      res.writeHead(200, { "content-type": protobuf ? "application/x-protobuf" : "application/json" }).end(protobuf ? "" : "{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => (server.closeAllConnections(), server.close()) };
+}
+
+async function tracingEnv(): Promise<{ env: Record<string, string>; close: () => void }> {
+  const mode = process.env.PROFILE_TRACING ?? "off";
+  if (mode === "off") return { env: { OTEL_SDK_DISABLED: "true" }, close: () => {} };
+  if (mode !== "sampled" && mode !== "all") throw new Error(`PROFILE_TRACING must be off, sampled or all, got ${mode}`);
+  const sink = await otlpSink();
+  const sampler = mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio";
+  return { env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: "0.1" }, close: sink.close };
+}
+
 async function main() {
   const names = ["gateway", "balancer", "node-manager"] as const;
+  const tracing = await tracingEnv();
   const nodeArgs = Object.fromEntries(names.map((s) => [s, ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, s)}`]]));
-  const mesh = await LocalMesh.start({ dir: outDir, env: { all: { LOG_LEVEL: "warn" } }, nodeArgs });
+  const mesh = await LocalMesh.start({ dir: outDir, env: { all: { LOG_LEVEL: "warn", ...tracing.env } }, nodeArgs });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const payload = new TextEncoder().encode("{}");
   await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
@@ -53,6 +79,7 @@ async function main() {
   console.log(`${done} invocations, ${(done / ((Date.now() - t0) / 1000)).toFixed(0)}/s; client cpu ${((cpu.user + cpu.system) / 1000 / done).toFixed(3)} ms/invocation`);
   gateway.close();
   await mesh.stop();
+  tracing.close();
   for (const s of names) {
     const dir = path.join(outDir, s);
     for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {

@@ -1,15 +1,5 @@
 // The load generator's command line. Replays a scenario file, or one built from flags, against a mesh per
-// policy started on this machine, and writes report.md and report.html.
-//   node dist/loadgen/main.js [scenario.json] [flags]
-// Flags (override the scenario's):
-//   --trace PATH --format azure2019-daily|azure2019-day|azure2021 [--day d07]
-//   --functions N --strata K | --apps N | --all        sample
-//   --window A:B            minutes of the day (2019) or seconds from the trace start (2021)
-//   --compression X         replay time = trace time / X
-//   --arrivals even|poisson --seed N --max-arrivals N
-//   --policies P[,P...]     each NAME[:VAR=value...], e.g. keepalive,keepalive:KEEP_ALIVE_MS=60000
-//   --protocol grpc|connect --out DIR
-//   --deploy per-trace-function|per-benchmark   each trace function its own deployed function (default), or one per benchmark
+// policy started on this machine, and writes report.md and report.html. Its flags: USAGE below (`--help`).
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../scripts/local-mesh.js";
@@ -18,6 +8,24 @@ import { DEPLOY_MODES, isDeployMode, parsePolicy, readScenario, TRACE_FORMATS, t
 import type { SampleOption, WorkloadOptions } from "./workload/options.js";
 
 export const DEFAULT_SCENARIO = path.join(REPO_ROOT, "loadgen/scenarios/demo.json");
+
+export const USAGE = `Replays a scenario against a mesh per policy started on this machine; writes report.md and report.html.
+  node dist/loadgen/main.js [scenario.json] [flags]        (default scenario: loadgen/scenarios/demo.json)
+Flags (override the scenario's):
+  --trace PATH --format azure2019-daily|azure2019-day|azure2021 [--day d07]
+  --functions N --strata K | --apps N | --all        sample
+  --window A:B            minutes of the day (2019) or seconds from the trace start (2021)
+  --compression X         replay time = trace time / X
+  --arrivals even|poisson --seed N --max-arrivals N   (negative numbers as --seed=-1)
+  --policies P[,P...]     each NAME[:VAR=value...], e.g. keepalive,keepalive:KEEP_ALIVE_MS=60000
+  --protocol grpc|connect --out DIR
+  --deploy per-trace-function|per-benchmark   each trace function its own deployed function (default), or one per benchmark
+  --help                  this text`;
+
+/** Whether the command line asks for the usage text (nothing else is read then). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes("--help") || argv.includes("-h");
+}
 
 const STRING_FLAGS = ["trace", "format", "day", "functions", "strata", "apps", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "deploy", "out"] as const;
 
@@ -85,6 +93,10 @@ export function scenarioFrom(argv: string[]): { scenario: Scenario; outDir?: str
 }
 
 async function main() {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const { scenario, outDir } = scenarioFrom(process.argv.slice(2));
   const out = outDir ?? path.join(REPO_ROOT, ".faas/reports", `${scenario.name}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
   const result = await runScenario(scenario, { outDir: out });
@@ -94,6 +106,7 @@ async function main() {
 if (process.argv[1]?.endsWith(path.join("loadgen", "main.js"))) {
   main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
+    console.error("(--help for usage)");
     process.exit(1);
   });
 }

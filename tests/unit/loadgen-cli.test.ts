@@ -1,7 +1,7 @@
 // The load generator's command line (loadgen/main.ts): flags over the scenario file's settings.
 import test from "ava";
 import * as path from "node:path";
-import { scenarioFrom } from "../../loadgen/main.js";
+import { scenarioFrom, USAGE, wantsHelp } from "../../loadgen/main.js";
 import { REPO_ROOT } from "../../scripts/local-mesh.js";
 
 test("without arguments it is the bundled demo scenario, each trace function deployed on its own", (t) => {
@@ -29,4 +29,14 @@ test("unknown flags, missing values, extra arguments and bad choices are errors"
   t.throws(() => scenarioFrom(["a.json", "b.json"]), { message: /unexpected argument b\.json/ });
   t.throws(() => scenarioFrom(["--deploy", "shared"]), { message: /--deploy must be/ });
   t.throws(() => scenarioFrom(["--compression", "fast"]), { message: /--compression must be a number/ });
+});
+
+test("--help is recognised anywhere on the line and its text names every flag the parser takes", (t) => {
+  t.true(wantsHelp(["--help"]));
+  t.true(wantsHelp(["scenario.json", "-h"]));
+  t.false(wantsHelp(["scenario.json", "--seed", "3"]));
+  for (const flag of ["trace", "format", "day", "functions", "strata", "apps", "all", "window", "compression", "arrivals", "seed", "max-arrivals", "policies", "protocol", "deploy", "out"]) {
+    t.true(USAGE.includes(`--${flag}`), `--${flag} in the usage text`);
+  }
+  t.is(scenarioFrom(["--seed=-1"]).scenario.workload.seed, -1, "a negative number with =");
 });
