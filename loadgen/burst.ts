@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { nearestRank, sortedCopy } from "../common/percentiles.js";
@@ -180,22 +181,22 @@ function resultTable(first: string, rows: ReadonlyArray<readonly [string | numbe
   ];
 }
 
-function parseArgs(argv: readonly string[]): BurstOptions {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    if (!argv[i].startsWith("--") || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got ${argv.slice(i).join(" ")}`);
-    flags.set(argv[i].slice(2), argv[i + 1]);
-  }
+const BURST_FLAGS = ["function", "n", "work", "concurrency", "workers", "policies", "env", "profile", "sweep", "packing-profile", "repeat"] as const;
+
+/** The burst tool's options from its command line; unknown flags, missing values and bad numbers are errors. */
+export function burstOptionsFrom(argv: readonly string[]): BurstOptions {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: Object.fromEntries(BURST_FLAGS.map((name) => [name, { type: "string" as const }])) });
+  if (positionals.length > 0) throw new Error(`unexpected argument ${positionals[0]} (flags are --name value)`);
+  const flags = new Map(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === "string"));
   const num = (k: string, d: number) => {
     const v = flags.has(k) ? Number(flags.get(k)) : d;
-    if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
+    if (!(v > 0)) throw new Error(`--${k} must be a positive number, got ${flags.get(k)}`);
     return v;
   };
-  const known = new Set(["function", "n", "work", "concurrency", "workers", "policies", "env", "profile", "sweep", "packing-profile", "repeat"]);
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}`);
   const env: Record<string, string> = {};
   for (const kv of (flags.get("env") ?? "").split(",").filter(Boolean)) {
     const [k, ...v] = kv.split("=");
+    if (!k || v.length === 0) throw new Error(`--env takes VAR=value[,VAR=value...], got ${kv}`);
     env[k] = v.join("=");
   }
   const fn = flags.get("function") ?? "io-journal";
@@ -334,7 +335,7 @@ async function sweep(o: BurstOptions): Promise<void> {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = burstOptionsFrom(process.argv.slice(2));
   if (o.profile) {
     const profile = await measureProfile(o);
     fs.writeFileSync(o.profile, JSON.stringify(profile, null, 2) + "\n");

@@ -1,6 +1,7 @@
 // The load generator's command line (loadgen/main.ts): flags over the scenario file's settings.
 import test from "ava";
 import * as path from "node:path";
+import { burstOptionsFrom } from "../../loadgen/burst.js";
 import { scenarioFrom, USAGE, wantsHelp } from "../../loadgen/main.js";
 import { REPO_ROOT } from "../../scripts/local-mesh.js";
 
@@ -39,4 +40,21 @@ test("--help is recognised anywhere on the line and its text names every flag th
     t.true(USAGE.includes(`--${flag}`), `--${flag} in the usage text`);
   }
   t.is(scenarioFrom(["--seed=-1"]).scenario.workload.seed, -1, "a negative number with =");
+});
+
+test("the burst tool's flags: defaults, values, and every mistake named", (t) => {
+  const o = burstOptionsFrom([]);
+  t.like(o, { fn: "io-journal", n: 500, work: 0.05, concurrency: 64, workers: 1, repeat: 1 });
+  t.deepEqual(o.policies, ["vanilla", "window-only", "kraken", "faasbatch"]);
+  const s = burstOptionsFrom(["--function", "hash-chain", "--n", "100", "--sweep", "1,2,64", "--env", "A=1,B=x=y", "--packing-profile", "p.json", "--repeat=3"]);
+  t.like(s, { fn: "hash-chain", n: 100, packingProfile: "p.json", repeat: 3 });
+  t.deepEqual(s.sweep, [1, 2, 64]);
+  t.deepEqual(s.env, { A: "1", B: "x=y" });
+  t.throws(() => burstOptionsFrom(["--nope", "1"]), { message: /nope/ });
+  t.throws(() => burstOptionsFrom(["--n"]), { message: /--n/ });
+  t.throws(() => burstOptionsFrom(["--n", "0"]), { message: /--n must be a positive number/ });
+  t.throws(() => burstOptionsFrom(["--sweep", "1,0"]), { message: /--sweep takes packing degrees/ });
+  t.throws(() => burstOptionsFrom(["--env", "NOVALUE"]), { message: /--env takes VAR=value/ });
+  t.throws(() => burstOptionsFrom(["--function", "no-such-fn"]), { message: /no benchmark function no-such-fn/ });
+  t.throws(() => burstOptionsFrom(["stray"]), { message: /unexpected argument stray/ });
 });
