@@ -21,6 +21,9 @@ export class InvocationRecorder {
   #sending: Promise<void> | undefined;
   #failures = 0;
   #delivered = 0;
+  #added = 0;
+  /** Waiters for the first `upTo` records ever added to be delivered (batches leave in order). */
+  #waiters: Array<{ upTo: number; resolve: () => void }> = [];
 
   constructor(private readonly o: RecorderOptions) {}
 
@@ -34,9 +37,35 @@ export class InvocationRecorder {
   }
 
   add(record: InvocationRecord): void {
+    this.#added++;
     this.#pending.push(record);
     if (this.#pending.length >= this.o.maxBatch && this.#failures === 0) this.#kick(0);
     else this.#kick(this.o.flushIntervalMs);
+  }
+
+  /**
+   * Resolves true once every record added so far has reached trace-store, false at timeoutMs (they stay
+   * buffered and retried). A durable async invocation waits for this before its message is acknowledged:
+   * a gateway killed after the acknowledgement would otherwise take the record with it, and the
+   * invocation, done, would never run again to make another.
+   */
+  recorded(timeoutMs: number): Promise<boolean> {
+    const upTo = this.#added;
+    if (this.#delivered >= upTo) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = {
+        upTo,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
   }
 
   /** Sends everything waiting; resolves when the buffer is empty or rejects once deadlineMs passes. */
@@ -68,6 +97,11 @@ export class InvocationRecorder {
         await this.o.client.recordInvocations({ records: batch }, { timeoutMs: 10_000 });
         this.#pending.splice(0, batch.length);
         this.#delivered += batch.length;
+        if (this.#waiters.length > 0) {
+          const done = this.#waiters.filter((w) => w.upTo <= this.#delivered);
+          this.#waiters = this.#waiters.filter((w) => w.upTo > this.#delivered);
+          for (const w of done) w.resolve();
+        }
         if (this.#failures > 0) this.o.logger.info({ backlog: this.#pending.length }, "trace-store reachable again");
         this.#failures = 0;
       } catch (err) {

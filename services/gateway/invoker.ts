@@ -73,6 +73,11 @@ export class Invoker {
     return payload;
   }
 
+  /** Whether every record concluded so far reached trace-store within timeoutMs (InvocationRecorder.recorded). */
+  recorded(timeoutMs: number): Promise<boolean> {
+    return this.o.recorder.recorded(timeoutMs);
+  }
+
   newId(): string {
     return newInvocationId();
   }

@@ -83,7 +83,7 @@ async function invokeFailing(code: Code | undefined, final: boolean) {
   } as unknown as Client<typeof BalancerService>;
   const invoker = new Invoker({
     balancer,
-    recorder: { add: (r: InvocationRecord) => records.push(r) } as unknown as InvocationRecorder,
+    recorder: { add: (r: InvocationRecord) => records.push(r), recorded: async () => true } as unknown as InvocationRecorder,
     logger: createLogger("test", "silent"),
     maxPayloadBytes: 1024,
     platformAllowanceMs: 1000,

@@ -53,6 +53,8 @@ const NS_PER_MS = 1_000_000;
 const MESSAGE_OVERHEAD_BYTES = 4096;
 /** How long one pull waits for messages before the next (the consumer's pending requests stay few). */
 const PULL_EXPIRES_MS = 2000;
+/** Longest an attempt waits for its record to reach trace-store before acknowledging (trace-store down). */
+const RECORD_WAIT_MS = 5000;
 
 export interface DurableAsyncSettings extends RetryPolicy {
   /** Attempts this gateway runs at once (0: it only accepts; other gateways do the work). */
@@ -75,7 +77,7 @@ export type AttemptAdmission = { readonly release: () => void } | { readonly ret
 export interface DurableAsyncOptions {
   readonly nc: NatsConnection;
   readonly logger: Logger;
-  readonly invoker: Pick<Invoker, "run" | "notRun">;
+  readonly invoker: Pick<Invoker, "run" | "notRun" | "recorded">;
   /** The function an invocation names (the registry's key), as it is deployed now. */
   readonly resolveFunction: (name: string) => FunctionSpec | undefined;
   readonly settings: DurableAsyncSettings;
@@ -570,6 +572,10 @@ export class DurableAsync {
         result = clone(InvokeResponseSchema, response);
         result.error = create(FunctionErrorSchema, { type: response.error?.type ?? "PlatformError", message: `gave up: ${verdict.reason}` });
       }
+      // The record before the acknowledgement: once acknowledged, nothing would make it again.
+      if (!(await this.#o.invoker.recorded(RECORD_WAIT_MS))) {
+        this.#o.logger.warn({ invocation: id, function: inv.function, waitedMs: RECORD_WAIT_MS }, "trace-store has not taken the record yet; acknowledging with it still buffered");
+      }
       await this.#finish(m, inv, stored, result, verdict.kind === "dead");
     } finally {
       clearInterval(heartbeat);
@@ -587,6 +593,7 @@ export class DurableAsync {
     const traced = startSpan("gateway.async.attempt", contextFromTraceparent(inv.traceparent), { kind: SpanKind.CONSUMER, attributes: { "faas.invocation_id": inv.invocationId, "faas.async": true } });
     const result = this.#o.invoker.notRun(inv.invocationId, spec, create(FunctionErrorSchema, { type: "Abandoned", message: `gave up: ${reason}` }), true, traced);
     this.#m.attempts.inc({ function: inv.function, verdict: "dead" });
+    await this.#o.invoker.recorded(RECORD_WAIT_MS);
     await this.#finish(m, inv, stored, result, true);
   }
 
