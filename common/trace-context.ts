@@ -1,7 +1,6 @@
 // W3C trace context and spans through the OpenTelemetry API only: what every process (the sidecar's
 // bundle included) uses to continue a trace, open spans and stamp log lines. Without a registered SDK
 // (tracing.ts) all of it is a no-op.
-import { performance } from "node:perf_hooks";
 import {
   context,
   propagation,
@@ -116,9 +115,14 @@ export function withContext<T>(ctx: Context, f: () => T): T {
   return context.with(ctx, f);
 }
 
-/** Wall-clock milliseconds with sub-millisecond precision, for span times. */
+/**
+ * Wall-clock milliseconds for span times: Date.now(), the host clock every process reads alike, as the
+ * SDK anchors its own span times. performance.timeOrigin + performance.now() would add sub-millisecond
+ * digits but runs on each process's monotonic clock from its start, which drifts from the wall clock by
+ * milliseconds (NTP slewing), so a balancer's queue span could start before the gateway span holding it.
+ */
 export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+  return Date.now();
 }
 
 /** The traceparent of the active context when its span is sampled; "" otherwise (nothing to propagate to a trace no one records). */
