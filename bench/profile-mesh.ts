@@ -1,15 +1,14 @@
 // Dev aid: CPU profiles of every service process under the throughput load of `npm run bench`.
 // `node dist/bench/profile-mesh.js [seconds]` writes .cpuprofile files and prints the top self-time frames.
-// PROFILE_TRACING=sampled|all: with tracing on (10% or every trace), exported to an OTLP sink in this process.
+// PROFILE_TRACING=unsampled|sampled|all (bench/otlp-sink.ts): with tracing on, exported to a sink in this process.
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv } from "./otlp-sink.js";
 
 const seconds = Number(process.argv[2] ?? 8);
 const sequential = process.argv[3] === "seq";
@@ -32,26 +31,13 @@ function top(file: string, n = 25): string[] {
   return [`busy ${((total - idle) / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms`, ...[...self.entries()].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`)];
 }
 
-/** OTLP/HTTP traces sink: reads and drops every export, answering in its encoding. */
-async function otlpSink(): Promise<{ endpoint: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      const protobuf = req.headers["content-type"]?.startsWith("application/x-protobuf");
-      res.writeHead(200, { "content-type": protobuf ? "application/x-protobuf" : "application/json" }).end(protobuf ? "" : "{}");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => (server.closeAllConnections(), server.close()) };
-}
-
+/** PROFILE_TRACING's mode and, unless it is off, a sink the mesh exports to. */
 async function tracingEnv(): Promise<{ env: Record<string, string>; close: () => void }> {
   const mode = process.env.PROFILE_TRACING ?? "off";
-  if (mode === "off") return { env: { OTEL_SDK_DISABLED: "true" }, close: () => {} };
-  if (mode !== "sampled" && mode !== "all") throw new Error(`PROFILE_TRACING must be off, sampled or all, got ${mode}`);
-  const sink = await otlpSink();
-  const sampler = mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio";
-  return { env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: "0.1" }, close: sink.close };
+  if (!isTracingMode(mode)) throw new Error(`PROFILE_TRACING must be one of ${TRACING_MODES.join(", ")}, got ${mode}`);
+  if (mode === "off") return { env: tracingModeEnv(mode, ""), close: () => {} };
+  const sink = await startOtlpSink();
+  return { env: tracingModeEnv(mode, sink.endpoint), close: sink.close };
 }
 
 async function main() {

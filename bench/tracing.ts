@@ -5,7 +5,7 @@
 //   all       every trace recorded and exported (parentbased_always_on)
 //   unsampled the SDK on, nothing recorded (always_off): what tracing costs before any span is kept
 //             (not run by default; BENCH_MODES=off,unsampled,sampled,all)
-// Spans go over OTLP/HTTP to a sink in this process that reads and counts the requests (a collector's
+// Spans go over OTLP/HTTP to a sink in this process (otlp-sink.ts) that reads and counts the requests (a collector's
 // receiving end, without its storage). Prints JSON: throughput_rps per mode (median of the rounds),
 // warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98). Beside throughput, the mesh's
 // CPU per invocation during the throughput phase (the five services, the sidecar and the worker, from
@@ -15,8 +15,6 @@
 // Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64),
 // BENCH_MODES (off,sampled,all).
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readFunctionDir } from "../client/function-dir.js";
@@ -25,6 +23,7 @@ import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type TracingMode } from "./otlp-sink.js";
 import { cpuSince, meshPids } from "./process-stat.js";
 import { closedLoop } from "./throughput.js";
 
@@ -35,47 +34,16 @@ const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const WARM_CALLS = 1000;
 
-const ALL_MODES = ["off", "unsampled", "sampled", "all"] as const;
-type Mode = (typeof ALL_MODES)[number];
+type Mode = TracingMode;
 const MODES: Mode[] = (process.env.BENCH_MODES ?? "off,sampled,all").split(",").map((m) => {
-  if (!(ALL_MODES as readonly string[]).includes(m)) throw new Error(`BENCH_MODES: unknown mode ${m} (known: ${ALL_MODES.join(", ")})`);
-  return m as Mode;
+  if (!isTracingMode(m)) throw new Error(`BENCH_MODES: unknown mode ${m} (known: ${TRACING_MODES.join(", ")})`);
+  return m;
 });
 if (!MODES.includes("off")) throw new Error("BENCH_MODES must include off (the reference)");
 
-/** An OTLP/HTTP endpoint that reads every export and counts it; it answers in the request's encoding (an empty protobuf message is zero bytes). */
-async function startSink(): Promise<{ endpoint: string; exports: () => number; bytes: () => number; close: () => void }> {
-  let exports = 0;
-  let bytes = 0;
-  const server = http.createServer((req, res) => {
-    req.on("data", (c: Buffer) => (bytes += c.length));
-    req.on("end", () => {
-      exports++;
-      const protobuf = req.headers["content-type"]?.startsWith("application/x-protobuf");
-      res.writeHead(200, { "content-type": protobuf ? "application/x-protobuf" : "application/json" }).end(protobuf ? "" : "{}");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    exports: () => exports,
-    bytes: () => bytes,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
-function modeEnv(mode: Mode, endpoint: string): Record<string, string> {
-  if (mode === "off") return { OTEL_SDK_DISABLED: "true" };
-  if (mode === "unsampled") return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" };
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" };
-}
-
 async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number; cpuMsPerCall: number; cpuByProcess: Record<string, number> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
-  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...modeEnv(mode, endpoint) } } });
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...tracingModeEnv(mode, endpoint) } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   try {
     await gateway.deployFunction(readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
@@ -108,7 +76,7 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
 const LABEL: Record<Mode, string> = { off: "off", unsampled: "unsampled", sampled: "sampled_10pct", all: "all" };
 
 async function main() {
-  const sink = await startSink();
+  const sink = await startOtlpSink();
   const results = new Map(MODES.map((m) => [m, { rps: [] as number[], warmP50: [] as number[], cpu: [] as number[], byProcess: [] as Record<string, number>[], exports: 0 }]));
   try {
     for (let round = 0; round < ROUNDS; round++) {

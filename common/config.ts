@@ -68,7 +68,8 @@ export function bool(env: string, defaultValue: boolean, doc: string): Setting<b
 
 export function oneOf<const T extends string>(env: string, defaultValue: T, values: readonly T[], doc: string): Setting<T> {
   return setting(env, doc, defaultValue, (raw) => {
-    if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(", ")}, got ${JSON.stringify(raw)}`);
+    // An allowed "" (unset: fall back to another setting) is never raw here; listing it would read as ", a, b".
+    if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.filter((v) => v !== "").join(", ")}, got ${JSON.stringify(raw)}`);
     return raw as T;
   });
 }

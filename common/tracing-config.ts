@@ -1,6 +1,6 @@
 // Tracing configuration: the standard OpenTelemetry variables every service and the sidecar read,
 // validated at start like the rest of the configuration, and the sampler they describe.
-import { bool, ConfigError, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
+import { bool, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
 
 export const SAMPLERS = [
   "always_on",
@@ -30,7 +30,7 @@ export const tracingSchema = {
     OTLP_PROTOCOLS,
     "OTLP/HTTP encoding: `http/protobuf` (the standard default; about a third of JSON's CPU and size per span) or `http/json`.",
   ),
-  tracesProtocol: str("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", "Encoding for traces; overrides `OTEL_EXPORTER_OTLP_PROTOCOL` (same values)."),
+  tracesProtocol: oneOf("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", ["", ...OTLP_PROTOCOLS], "Encoding for traces; overrides `OTEL_EXPORTER_OTLP_PROTOCOL` (same values; empty: that one)."),
   sampler: oneOf("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", SAMPLERS, "Which traces are recorded; `parentbased_*` follow the caller's sampled flag."),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
 } as const;
@@ -38,18 +38,12 @@ export const tracingSchema = {
 export type TracingConfig = ConfigOf<typeof tracingSchema>;
 
 export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
-  const cfg = loadConfig(tracingSchema, env);
-  tracesProtocol(cfg); // an unknown traces protocol fails at start, like every other setting
-  return cfg;
+  return loadConfig(tracingSchema, env);
 }
 
 /** The encoding spans are exported in: the traces-specific variable wins over the general one. */
 export function tracesProtocol(cfg: Pick<TracingConfig, "protocol" | "tracesProtocol">): OtlpProtocol {
-  if (!cfg.tracesProtocol) return cfg.protocol;
-  if (!(OTLP_PROTOCOLS as readonly string[]).includes(cfg.tracesProtocol)) {
-    throw new ConfigError([`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of ${OTLP_PROTOCOLS.join(", ")} (got "${cfg.tracesProtocol}")`]);
-  }
-  return cfg.tracesProtocol as OtlpProtocol;
+  return cfg.tracesProtocol || cfg.protocol;
 }
 
 /** Where spans are exported, or undefined when they are not. */

@@ -254,13 +254,14 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
-  const memoryGb = (readFunctionDir(functionDir(o.fn)).spec!.limits?.memoryMb || 256) / 1024;
+  const spec = readFunctionDir(functionDir(o.fn)).spec!;
+  const memoryGb = (spec.limits?.memoryMb || 256) / 1024;
   const billedPerPiece = whole.billedGbSeconds / memoryGb / Math.max(1, whole.ok);
   const pieceOverhead = Math.max(0, billedPerPiece - service[0].y);
   process.stderr.write(`the burst billed ${round(billedPerPiece * 1000, 2)} ms per invocation against E(1) = ${round(service[0].y * 1000, 2)} ms: h = ${round(pieceOverhead * 1000, 2)} ms\n`);
   return {
     scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
-    service: { [readFunctionDir(functionDir(o.fn)).spec!.name]: service },
+    service: { [spec.name]: service },
     ...(maxInstances !== undefined && { maxInstances }),
     pieceOverhead: round(pieceOverhead, 6),
   };

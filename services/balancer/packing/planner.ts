@@ -11,7 +11,8 @@
 // dispatch, its results streamed back, and the platform's CPU that its execution shares the node with.
 // ProPack has no such term; without it, E(2)/2 = E(64)/64 reads as "2 costs what 64 costs", while in a
 // burst of 500 on 2 cores 250 pieces of 2 cost 1.6x what 8 pieces of 64 do (README, the CPU-bound sweep).
-// Each piece is charged E(d) + h, in time and in cost. The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
+// Each piece is charged E(d) + h, in time and in cost.
+// The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
 // completes its d_k invocations at S(k) + E(d_k), the last one holding only what is left (m - (K-1)d),
 // so the makespan ("total") is the latest of those, equal to E(d) + S(K) when d divides m. The median
 // and tail metrics are percentiles of the sorted completions (ProPack's scripts took them over unsorted

@@ -572,10 +572,6 @@ export class DurableAsync {
         result = clone(InvokeResponseSchema, response);
         result.error = create(FunctionErrorSchema, { type: response.error?.type ?? "PlatformError", message: `gave up: ${verdict.reason}` });
       }
-      // The record before the acknowledgement: once acknowledged, nothing would make it again.
-      if (!(await this.#o.invoker.recorded(RECORD_WAIT_MS))) {
-        this.#o.logger.warn({ invocation: id, function: inv.function, waitedMs: RECORD_WAIT_MS }, "trace-store has not taken the record yet; acknowledging with it still buffered");
-      }
       await this.#finish(m, inv, stored, result, verdict.kind === "dead");
     } finally {
       clearInterval(heartbeat);
@@ -593,12 +589,15 @@ export class DurableAsync {
     const traced = startSpan("gateway.async.attempt", contextFromTraceparent(inv.traceparent), { kind: SpanKind.CONSUMER, attributes: { "faas.invocation_id": inv.invocationId, "faas.async": true } });
     const result = this.#o.invoker.notRun(inv.invocationId, spec, create(FunctionErrorSchema, { type: "Abandoned", message: `gave up: ${reason}` }), true, traced);
     this.#m.attempts.inc({ function: inv.function, verdict: "dead" });
-    await this.#o.invoker.recorded(RECORD_WAIT_MS);
     await this.#finish(m, inv, stored, result, true);
   }
 
   /** Stores the final result (DONE) and acknowledges the message. */
   async #finish(m: JsMsg, inv: AsyncInvocation, stored: Stored | undefined, result: InvokeResponse, deadLettered: boolean): Promise<void> {
+    // The record before the acknowledgement: once acknowledged, nothing would make it again.
+    if (!(await this.#o.invoker.recorded(RECORD_WAIT_MS))) {
+      this.#o.logger.warn({ invocation: inv.invocationId, function: inv.function, waitedMs: RECORD_WAIT_MS }, "trace-store has not taken the record yet; acknowledging with it still buffered");
+    }
     const entry = create(AsyncEntrySchema, {
       tenant: inv.tenant,
       state: AsyncEntryState.DONE,
