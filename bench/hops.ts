@@ -1,5 +1,6 @@
 // Dev aid: sequential latency of each hop of a warm invocation, calling each service directly.
-// `node dist/bench/hops.js`
+// `node dist/bench/hops.js`; HOPS_TRACING=off|unsampled|sampled|all (bench/otlp-sink.ts, default off:
+// no SDK) puts the mesh in a tracing mode, exporting to a sink in this process.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,6 +12,7 @@ import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { BalancerService } from "../gen/faas/balancer/v1/balancer_pb.js";
 import { NodeManagerService } from "../gen/faas/nodemanager/v1/node_manager_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { isTracingMode, startOtlpSink, tracingModeEnv } from "./otlp-sink.js";
 
 async function time(label: string, n: number, f: () => Promise<unknown>) {
   for (let i = 0; i < 200; i++) await f();
@@ -28,13 +30,17 @@ async function time(label: string, n: number, f: () => Promise<unknown>) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-hops-"));
-  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" } } });
+  const mode = process.env.HOPS_TRACING ?? "off";
+  if (!isTracingMode(mode)) throw new Error(`HOPS_TRACING: unknown mode ${mode}`);
+  const sink = await startOtlpSink();
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...tracingModeEnv(mode, sink.endpoint) } } });
+  console.log(`tracing: ${mode}`);
   const gw = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const spec = readFunctionDir(path.join(REPO_ROOT, "functions/noop"));
   const deployed = (await gw.deployFunction(spec, { timeoutMs: 600_000 })).message;
   const payload = new TextEncoder().encode("{}");
   await gw.invoke({ function: "noop", payload });
-  const fnRef = { name: "noop", digest: deployed.spec!.digest, limits: deployed.spec!.limits };
+  const fnRef = { name: mesh.qualified("noop"), digest: deployed.spec!.digest, limits: deployed.spec!.limits };
   const lean = (url: string) => new GrpcUnaryClient(url);
   const gwLean = lean(mesh.gatewayUrl);
   const bal = lean(mesh.url("balancer"));
@@ -51,6 +57,7 @@ async function main() {
   gw.close();
   for (const c of [gwLean, bal, nm]) c.close();
   await mesh.stop();
+  sink.close();
 }
 main().catch((err) => {
   console.error(err);

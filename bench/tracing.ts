@@ -1,19 +1,19 @@
-// `npm run bench:tracing`: what tracing costs the mesh's warm throughput, in one run. The same mesh is
-// started three ways, in alternating rounds so that drift of the machine hits all three alike:
+// `npm run bench:tracing`: what tracing costs the mesh's warm throughput, in one run. One mesh per mode
+// runs side by side, all started and warmed first; then load goes to them in turn, a short slice each,
+// for many rounds (the order reversed every other round), so that the machine's drift, which on this
+// virtual machine moves throughput by ±10% within a minute, hits every mode alike. Each round gives a
+// ratio to `off` from slices seconds apart; the ratios' median is the result, their quartiles its spread.
 //   off       OTEL_SDK_DISABLED=true: no SDK at all (the reference)
+//   unsampled the SDK on, nothing recorded (always_off): what tracing costs before any span is kept
 //   sampled   the default: parent-based, 10% of new traces recorded and exported
 //   all       every trace recorded and exported (parentbased_always_on)
-//   unsampled the SDK on, nothing recorded (always_off): what tracing costs before any span is kept
-//             (not run by default; BENCH_MODES=off,unsampled,sampled,all)
-// Spans go over OTLP/HTTP to a sink in this process (otlp-sink.ts) that reads and counts the requests (a collector's
-// receiving end, without its storage). Prints JSON: throughput_rps per mode (median of the rounds),
-// warm p50, and the ratios to `off` (targets: all >= 0.90, sampled >= 0.98). Beside throughput, the mesh's
-// CPU per invocation during the throughput phase (the five services, the sidecar and the worker, from
-// /proc): throughput on this virtual machine drifts by ±10% between rounds, CPU time per call much less,
-// and on a saturated machine throughput is its inverse. Its ratios to `off` read as costs (1.02 = 2% more).
-// The CPU is also printed per process (which service pays for the spans).
-// Settings: BENCH_ROUNDS (3), BENCH_WARMUP_CALLS (1500), BENCH_THROUGHPUT_S (10), BENCH_CLIENTS (64),
-// BENCH_MODES (off,sampled,all).
+// Spans go over OTLP/HTTP to a sink per mesh in this process (otlp-sink.ts) that reads and counts the requests (a collector's
+// receiving end, without its storage). Beside throughput, the mesh's CPU per invocation (the five
+// services, the sidecar and the worker, from /proc), counted from the start of a mesh's slice to the
+// start of its next one, so the spans it exports after its slice are charged to it; also per process.
+// Prints JSON; targets: all >= 0.90, sampled >= 0.98 of off's throughput.
+// Settings: BENCH_ROUNDS (12), BENCH_SLICE_S (4), BENCH_WARMUP_CALLS (1500), BENCH_CLIENTS (64),
+// BENCH_MODES (off,unsampled,sampled,all).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -23,26 +23,46 @@ import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
-import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type TracingMode } from "./otlp-sink.js";
+import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type OtlpSink, type TracingMode } from "./otlp-sink.js";
 import { cpuSince, meshPids } from "./process-stat.js";
 import { closedLoop } from "./throughput.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const ROUNDS = env("BENCH_ROUNDS", 3);
+const ROUNDS = env("BENCH_ROUNDS", 12);
+const SLICE_S = env("BENCH_SLICE_S", 4);
 const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 1500);
-const THROUGHPUT_S = env("BENCH_THROUGHPUT_S", 10);
 const CLIENTS = env("BENCH_CLIENTS", 64);
-const WARM_CALLS = 1000;
+/** Sequential calls per mode and round for the warm latency. */
+const WARM_CALLS = 100;
 
 type Mode = TracingMode;
-const MODES: Mode[] = (process.env.BENCH_MODES ?? "off,sampled,all").split(",").map((m) => {
+const MODES: Mode[] = (process.env.BENCH_MODES ?? "off,unsampled,sampled,all").split(",").map((m) => {
   if (!isTracingMode(m)) throw new Error(`BENCH_MODES: unknown mode ${m} (known: ${TRACING_MODES.join(", ")})`);
   return m;
 });
 if (!MODES.includes("off")) throw new Error("BENCH_MODES must include off (the reference)");
 
-async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; warmP50: number; cpuMsPerCall: number; cpuByProcess: Record<string, number> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bench-tracing-"));
+/** One mode's mesh, deployed and warm, with what its slices measured. */
+interface Contender {
+  readonly mode: Mode;
+  readonly mesh: LocalMesh;
+  readonly dir: string;
+  readonly invoke: () => Promise<void>;
+  readonly close: () => void;
+  readonly rps: number[];
+  readonly cpuMsPerCall: number[];
+  readonly byProcess: Record<string, number>[];
+  readonly warm: number[];
+  /** Its own sink, so that exports are counted per mode whenever they arrive. */
+  readonly sink: OtlpSink;
+  /** Running since the start of its last slice: its CPU and calls until the next slice starts. */
+  open?: { spent: () => Record<string, number>; calls: number };
+}
+
+async function startContender(mode: Mode): Promise<Contender> {
+  const sink = await startOtlpSink();
+  const endpoint = sink.endpoint;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `faas-bench-tracing-${mode}-`));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...tracingModeEnv(mode, endpoint) } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   try {
@@ -50,71 +70,94 @@ async function measure(mode: Mode, endpoint: string): Promise<{ rps: number; war
     const payload = new TextEncoder().encode("{}");
     const invoke = async () => {
       const r = (await gateway.invoke({ function: "noop", payload }, { timeoutMs: 120_000 })).message;
-      if (r.status !== InvocationStatus.OK) throw new Error(`noop: ${InvocationStatus[r.status]} ${r.error?.message}`);
+      if (r.status !== InvocationStatus.OK) throw new Error(`noop (${mode}): ${InvocationStatus[r.status]} ${r.error?.message}`);
     };
     for (let i = 0; i < WARMUP_CALLS; i++) await invoke();
-    const warm: number[] = [];
-    for (let i = 0; i < WARM_CALLS; i++) {
-      const t0 = process.hrtime.bigint();
-      await invoke();
-      warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    const spent = cpuSince(meshPids(mesh));
-    const { rps, calls } = await closedLoop(invoke, CLIENTS, THROUGHPUT_S);
-    const byProcess = spent();
-    const cpuMs = Object.values(byProcess).reduce((a, b) => a + b, 0);
-    const cpuByProcess = Object.fromEntries(Object.entries(byProcess).map(([name, ms]) => [name, ms / calls]));
-    return { rps, warmP50: nearestRank(sortedCopy(warm), 50), cpuMsPerCall: cpuMs / calls, cpuByProcess };
-  } finally {
+    return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], byProcess: [], warm: [] };
+  } catch (err) {
     gateway.close();
     await mesh.stop();
+    sink.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 }
+
+/** Closes the contender's open CPU window: its CPU since its last slice began, per call of that slice. */
+function settle(c: Contender): void {
+  if (!c.open) return;
+  const byProcess = c.open.spent();
+  const calls = c.open.calls;
+  c.byProcess.push(Object.fromEntries(Object.entries(byProcess).map(([name, ms]) => [name, ms / calls])));
+  c.cpuMsPerCall.push(Object.values(byProcess).reduce((a, b) => a + b, 0) / calls);
+  c.open = undefined;
+}
+
+async function slice(c: Contender): Promise<void> {
+  settle(c);
+  for (let i = 0; i < WARM_CALLS; i++) {
+    const t0 = process.hrtime.bigint();
+    await c.invoke();
+    c.warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  // Pids are read each time: the sidecar and worker are found through Docker.
+  const spent = cpuSince(meshPids(c.mesh));
+  const { rps, calls } = await closedLoop(c.invoke, CLIENTS, SLICE_S);
+  c.rps.push(rps);
+  c.open = { spent, calls };
+}
+
+const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
+const r3 = (x: number) => Number(x.toFixed(3));
+/** Median and quartiles. */
+const spread = (xs: number[]) => {
+  const s = sortedCopy(xs);
+  return { median: r3(nearestRank(s, 50)), p25: r3(nearestRank(s, 25)), p75: r3(nearestRank(s, 75)) };
+};
 
 /** The name a mode has in the JSON (the sampled mode says its ratio). */
 const LABEL: Record<Mode, string> = { off: "off", unsampled: "unsampled", sampled: "sampled_10pct", all: "all" };
 
 async function main() {
-  const sink = await startOtlpSink();
-  const results = new Map(MODES.map((m) => [m, { rps: [] as number[], warmP50: [] as number[], cpu: [] as number[], byProcess: [] as Record<string, number>[], exports: 0 }]));
+  const contenders: Contender[] = [];
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of MODES) {
-        const before = sink.exports();
-        const r = await measure(mode, sink.endpoint);
-        const into = results.get(mode)!;
-        into.exports += sink.exports() - before;
-        into.rps.push(r.rps);
-        into.warmP50.push(r.warmP50);
-        into.cpu.push(r.cpuMsPerCall);
-        into.byProcess.push(r.cpuByProcess);
-        console.error(`round ${round + 1}/${ROUNDS} ${mode}: ${Math.round(r.rps)} rps, warm p50 ${r.warmP50.toFixed(3)} ms, mesh CPU ${r.cpuMsPerCall.toFixed(3)} ms per call`);
-      }
+    for (const mode of MODES) {
+      contenders.push(await startContender(mode));
+      console.error(`${mode}: mesh up and warm`);
     }
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const c of order) await slice(c);
+      const off = contenders.find((c) => c.mode === "off")!;
+      console.error(`round ${round + 1}/${ROUNDS}: ${contenders.map((c) => `${c.mode} ${Math.round(c.rps[round])}`).join(", ")} rps (off ${Math.round(off.rps[round])})`);
+    }
+    contenders.forEach(settle);
   } finally {
-    sink.close();
+    for (const c of contenders) {
+      c.close();
+      await c.mesh.stop();
+      c.sink.close();
+      fs.rmSync(c.dir, { recursive: true, force: true });
+    }
   }
-  const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
-  const r3 = (x: number) => Number(x.toFixed(3));
-  const perMode = <T>(f: (m: Mode, r: NonNullable<ReturnType<typeof results.get>>) => T) => Object.fromEntries(MODES.map((m) => [LABEL[m], f(m, results.get(m)!)]));
-  const rps = (m: Mode) => median(results.get(m)!.rps);
-  const cpu = (m: Mode) => median(results.get(m)!.cpu);
+  const off = contenders.find((c) => c.mode === "off")!;
+  const perMode = <T>(f: (c: Contender) => T) => Object.fromEntries(contenders.map((c) => [LABEL[c.mode], f(c)]));
+  // Paired: each round's slice of a mode against the same round's slice of off.
+  const ratios = (c: Contender, of: (x: Contender) => number[]) => of(c).map((v, i) => v / of(off)[i]);
   console.log(
     JSON.stringify(
       {
-        throughput_rps: perMode((m) => Math.round(rps(m))),
-        throughput_vs_off: perMode((m) => r3(rps(m) / rps("off"))),
-        cpu_ms_per_invocation: perMode((m) => r3(cpu(m))),
-        cpu_vs_off: perMode((m) => r3(cpu(m) / cpu("off"))),
+        throughput_rps: perMode((c) => Math.round(median(c.rps))),
+        throughput_vs_off: perMode((c) => spread(ratios(c, (x) => x.rps))),
+        cpu_ms_per_invocation: perMode((c) => r3(median(c.cpuMsPerCall))),
+        cpu_vs_off: perMode((c) => spread(ratios(c, (x) => x.cpuMsPerCall))),
         // Per process, the median over the rounds: where the spans' cost lands.
-        cpu_ms_per_invocation_by_process: perMode((_, r) => Object.fromEntries(Object.keys(r.byProcess[0] ?? {}).map((p) => [p, r3(median(r.byProcess.map((b) => b[p] ?? 0)))]))),
-        warm_ms_p50: perMode((_, r) => r3(median(r.warmP50))),
-        otlp_exports_received: perMode((_, r) => r.exports),
-        rounds: perMode((_, r) => r.rps.map(Math.round)),
-        cpu_rounds: perMode((_, r) => r.cpu.map(r3)),
+        cpu_ms_per_invocation_by_process: perMode((c) => Object.fromEntries(Object.keys(c.byProcess[0] ?? {}).map((p) => [p, r3(median(c.byProcess.map((b) => b[p] ?? 0)))]))),
+        warm_ms_p50: perMode((c) => r3(median(c.warm))),
+        otlp_exports_received: perMode((c) => c.sink.exports()),
+        rounds: perMode((c) => c.rps.map(Math.round)),
         targets: { all_throughput_vs_off: ">= 0.90", sampled_10pct_throughput_vs_off: ">= 0.98" },
-        samples: { rounds: ROUNDS, warmup: WARMUP_CALLS, throughput_seconds: THROUGHPUT_S, clients: CLIENTS },
+        samples: { rounds: ROUNDS, slice_seconds: SLICE_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
         machine: { cpus: os.cpus().length, node: process.version },
       },
       null,

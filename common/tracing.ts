@@ -18,6 +18,7 @@ import {
 } from "@opentelemetry/sdk-trace-node";
 import type * as http from "node:http";
 import { SyncContextManager } from "./sync-context-manager.js";
+import { enablePropagation } from "./trace-context.js";
 import {
   loadTracingConfig,
   samplerPlan,
@@ -61,7 +62,10 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
     spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
   });
   // Contexts are passed explicitly; see sync-context-manager.ts for why not AsyncLocalStorage.
+  // The propagator for any code that goes through the API; our own hops read and write traceparent
+  // themselves (trace-context.ts).
   provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
+  enablePropagation(true);
   return { shutdown: () => provider.shutdown() };
 }
 

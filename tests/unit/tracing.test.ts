@@ -1,10 +1,11 @@
 // Tracing's pure parts: the OTEL_* configuration, the sampler it describes, the synchronous context
 // manager, and the hops of an unsampled trace costing no span.
 import test from "ava";
-import { context, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { context, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { ConfigError } from "../../common/config.js";
 import { SyncContextManager } from "../../common/sync-context-manager.js";
-import { recordSpan, startSpan } from "../../common/trace-context.js";
+import { formatTraceparent, parseTraceparent, recordSpan, startSpan } from "../../common/trace-context.js";
 import { loadTracingConfig, samplerPlan, tracesProtocol, tracesUrl } from "../../common/tracing-config.js";
 
 test("defaults: parent-based 10% sampling, nothing exported without an endpoint", (t) => {
@@ -74,4 +75,41 @@ test("children of an unsampled span are that span: no span made, the same tracep
   const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED });
   t.false(startSpan("x", sampled).span.isRecording());
   t.is(context.active(), ROOT_CONTEXT);
+});
+
+test("traceparent is read and written as the W3C propagator does, valid and malformed alike", (t) => {
+  const w3c = new W3CTraceContextPropagator();
+  const viaPropagator = (tp: string) => {
+    const c = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, { traceparent: tp }, defaultTextMapGetter));
+    return c ? { traceId: c.traceId, spanId: c.spanId, traceFlags: c.traceFlags, isRemote: c.isRemote } : undefined;
+  };
+  const id = "0af7651916cd43dd8448eb211c80319c";
+  const span = "b7ad6b7169203331";
+  const cases = [
+    `00-${id}-${span}-01`,
+    `00-${id}-${span}-00`,
+    `00-${id}-${span}-09`,
+    ` 00-${id}-${span}-01 `,
+    `01-${id}-${span}-01-what-the-future-holds`,
+    `01-${id}-${span}-01`,
+    `00-${id}-${span}-01-extra`, // version 00 is exactly 55 characters
+    `ff-${id}-${span}-01`,
+    `00-${"0".repeat(32)}-${span}-01`,
+    `00-${id}-${"0".repeat(16)}-01`,
+    `00-${id.toUpperCase()}-${span}-01`,
+    `00-${id}-${span}-0g`,
+    `00-${id}-${span}01`,
+    `00-${id.slice(1)}-${span}-01x`,
+    `00_${id}-${span}-01`,
+    `0-${id}-${span}-01`,
+    "",
+    "garbage",
+  ];
+  for (const tp of cases) t.deepEqual(parseTraceparent(tp), viaPropagator(tp), tp);
+  for (const flags of [TraceFlags.NONE, TraceFlags.SAMPLED]) {
+    const c = { traceId: id, spanId: span, traceFlags: flags };
+    const carrier: Record<string, string> = {};
+    w3c.inject(trace.setSpanContext(ROOT_CONTEXT, c), carrier, defaultTextMapSetter);
+    t.is(formatTraceparent(c), carrier.traceparent);
+  }
 });
