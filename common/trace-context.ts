@@ -77,6 +77,17 @@ export function formatTraceparent(c: SpanContext): string {
   return `00-${c.traceId}-${c.spanId}-${flags < 16 ? "0" : ""}${flags.toString(16)}`;
 }
 
+/**
+ * Whether a traceparent asks for its trace to be recorded (the sampled flag), read without parsing the
+ * rest: a hop that would only stand in for its caller's unsampled span can skip its tracing outright.
+ */
+export function isSampledTraceparent(traceparent: string): boolean {
+  const tp = traceparent.trim();
+  if (tp.length < TRACEPARENT_LENGTH) return false;
+  const flags = parseInt(tp.slice(53, 55), 16);
+  return Number.isInteger(flags) && (flags & TraceFlags.SAMPLED) !== 0;
+}
+
 /** The context a W3C traceparent continues; the root context when it is absent or malformed. */
 export function contextFromTraceparent(traceparent: string | undefined): Context {
   if (!flags[PROPAGATING] || !traceparent) return ROOT_CONTEXT;

@@ -4,7 +4,7 @@
 // adopted (Fork); the workers it spawns itself run under that worker's identity.
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
-import { contextFromTraceparent, nowMs, recordSpan, SpanStatusCode, startSpan, traceparentOf } from "../common/trace-context.js";
+import { contextFromTraceparent, isSampledTraceparent, nowMs, recordSpan, SpanStatusCode, startSpan, traceparentOf } from "../common/trace-context.js";
 import { FifoGate } from "./fifo-gate.js";
 import { sameLoad, type FunctionLoad } from "./function-load.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
@@ -198,7 +198,8 @@ export class FunctionSupervisor {
   #dispatch(worker: WorkerProcess, input: RunInput, limitMs: number): Promise<RunOutcome> {
     const initUs = worker.takeInitUs();
     const payload = Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength).toString("utf8");
-    const traced = input.traceparent ? this.#executionSpan(worker, input, initUs) : undefined;
+    // An unsampled trace makes no spans here: the function gets its caller's traceparent as it came.
+    const traced = isSampledTraceparent(input.traceparent) ? this.#executionSpan(worker, input, initUs) : undefined;
     const outcome = worker.run(input.invocationId, payload, limitMs, traced?.traceparent || input.traceparent);
     if (initUs === 0 && !traced) return outcome;
     return outcome.then((o) => {
