@@ -329,7 +329,7 @@ test("pagurus chooses lenders by similarity, waste, not robbing, recency of conv
   t.is(p.chooseLender!(renter, [], v, now), undefined);
 });
 
-test("pagurus converts on demand a surplus executor idle for the minimum zygote time: fewest extra packages, longest idle, id", (t) => {
+test("pagurus converts on demand only a surplus executor idle for the minimum zygote time: fewest extra packages, longest idle, id", (t) => {
   const p = createPolicy("pagurus");
   const now = 1_000_000;
   const renter = fn({ name: "r", dependencies: m({ a: "1" }) });
@@ -339,7 +339,7 @@ test("pagurus converts on demand a surplus executor idle for the minimum zygote 
   const hIdle = e("h-idle", "h", { a: "1", b: "1" }, now - 5000);
   // h keeps h-busy: h-idle is surplus.
   t.is(p.convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), "h-idle");
-  // h's only container is not taken before h's median gap (here the default zygote time, 60 s), nor is one a zygote or a STARTING container stands beside.
+  // h's only container is never taken, nor is one a zygote or a STARTING container stands beside.
   t.is(p.convertForRenter!(renter, [hIdle], view([hIdle]), now), undefined);
   const zygoteOfH = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "h" });
   t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, zygoteOfH]), now), undefined);
@@ -366,29 +366,6 @@ test("pagurus converts on demand a surplus executor idle for the minimum zygote 
   t.is(createPolicy("pagurus", { convertOnDemand: false }).convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), undefined);
   // Other policies never convert on demand.
   for (const name of POLICY_NAMES.filter((n) => n !== "pagurus")) t.is(createPolicy(name).convertForRenter, undefined, name);
-});
-
-test("pagurus converts a function's only container on demand once it has idled for the function's median gap; surplus containers first", (t) => {
-  const p = createPolicy("pagurus");
-  const now = 1_000_000;
-  const renter = fn({ name: "r", dependencies: m({ a: "1" }) });
-  const last = ctr({ id: "h-last", functionName: "h", packages: m({ a: "1" }), lastUsedAt: now - 5000 });
-  // Fewer than minArrivals (10) gaps known: the default zygote time (60 s) is the bar.
-  t.is(p.convertForRenter!(renter, [last], view([last], [fn({ name: "h", arrivals: [now - 5000] })]), now), undefined);
-  const longIdle = { ...last, lastUsedAt: now - 60_000 };
-  t.is(p.convertForRenter!(renter, [longIdle], view([longIdle], [fn({ name: "h" })]), now), "h-last");
-  // Ten gaps, median 4 s: idle 5 s qualifies, idle 3 s does not; the minimum zygote time still holds.
-  const gaps = [1000, 2000, 3000, 4000, 4000, 4000, 5000, 8000, 20_000, 30_000];
-  const h = fn({ name: "h", arrivals: arrivalsWithGaps(gaps, now - 90_000) });
-  t.is(p.convertForRenter!(renter, [last], view([last], [h]), now), "h-last");
-  const recent = { ...last, lastUsedAt: now - 3000 };
-  t.is(p.convertForRenter!(renter, [recent], view([recent], [h]), now), undefined);
-  const quick = fn({ name: "h", arrivals: arrivalsWithGaps(Array(10).fill(200), now - 90_000) });
-  t.is(p.convertForRenter!(renter, [{ ...last, lastUsedAt: now - 999 }], view([{ ...last, lastUsedAt: now - 999 }], [quick]), now), undefined);
-  // A surplus container of k goes first, though its set holds a package more than h's last container.
-  const kBusy = ctr({ id: "k-busy", functionName: "k", packages: m({ a: "1" }), state: BUSY, inflight: 1, lastUsedAt: now });
-  const kIdle = ctr({ id: "k-idle", functionName: "k", packages: m({ a: "1", b: "1" }), lastUsedAt: now - 2000 });
-  t.is(p.convertForRenter!(renter, [last, kIdle], view([last, kBusy, kIdle], [h]), now), "k-idle");
 });
 
 // ---------------------------------------------------------------- histogram

@@ -51,18 +51,15 @@
 //   (e) id order.
 //
 // convertForRenter(renter, candidates): when the renter would start cold (nothing to lend), an idle executor
-// of another function h is turned into a zygote on the spot and lent to the renter, instead of waiting out
-// its zygote time. Preferably a *surplus* one: h keeps at least one other live executor or helper, so the
-// conversion costs h no warm container. h's only container qualifies once it has been idle for h's median
-// inter-arrival gap (the default zygote time until minArrivals gaps are known): the renter's cold start is
-// certain, h's next start may come after keep-alive anyway or be a helper fork itself (the 2-hour replay
-// had two cold starts beside three such idle helpers). Either way the candidate has been idle at least
-// minZygoteTimeMs, so a container between two invocations of a running burst is left alone. A conversion costs one template
+// of another function h that is *surplus* is turned into a zygote on the spot and lent to the renter,
+// instead of waiting out its zygote time. Surplus: h keeps at least one other live executor or helper, so
+// the conversion costs h no warm container; and the candidate has been idle at least minZygoteTimeMs, so a
+// container between two invocations of a running burst is left alone. A conversion costs one template
 // start inside a container that exists (less CPU than the container a cold start creates), and the renter's
 // start is a HELPER one whose startup time includes the conversion. Helpers qualify under the same flag as
 // for zygote time. The lender bound does not apply: the zygote is lent at once and never waits as one.
-// Ranked: surplus first, then fewest packages beyond the renter's needs (a smaller template to start), then
-// the longest idle, then id.
+// Ranked: fewest packages beyond the renter's needs (a smaller template to start), then the longest idle,
+// then id.
 import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
@@ -143,19 +140,6 @@ function zygoteTime(fn: FunctionView | undefined, s: PagurusSettings): number {
 }
 
 /**
- * How long a function's only container must have been idle before an on-demand conversion may take it:
- * the median of the function's inter-arrival gaps once minArrivals gaps are known (more than half of its
- * arrivals came sooner, so the next one is no longer likely to be imminent), its default zygote time before.
- * Taking it trades the renter's certain cold start now for a start of that function later that may be a
- * helper fork too, and may not come within keep-alive at all.
- */
-function lastContainerIdleMs(fn: FunctionView | undefined, s: PagurusSettings): number {
-  const gaps = fn ? interArrivalGaps(fn.arrivals) : [];
-  const median = gaps.length >= s.minArrivals ? percentileNearestRank(gaps, 50)! : s.defaultZygoteTimeMs;
-  return Math.max(s.minZygoteTimeMs, median);
-}
-
-/**
  * How long a zygote may stay idle (from its former function's last use): keepAliveMs, stretched by the
  * memory it gave back when it became a zygote, so that it holds the executor's memory-seconds and no more.
  * A zygote started empty, or of a function no longer known, or not smaller: keepAliveMs.
@@ -233,7 +217,6 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     },
     convertForRenter(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
       if (!s.convertOnDemand) return undefined;
-      const fns = functionsByName(view);
       const serving = new Map<string, number>();
       for (const c of view.containers) {
         if (isLive(c) && (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER)) serving.set(c.functionName, (serving.get(c.functionName) ?? 0) + 1);
@@ -244,11 +227,11 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
             (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
             c.functionName !== renter.name &&
             isIdle(c) &&
-            idleMs(c, nowMs) >= s.minZygoteTimeMs,
+            idleMs(c, nowMs) >= s.minZygoteTimeMs &&
+            (serving.get(c.functionName) ?? 0) >= 2,
         )
-        .map((c) => ({ c, surplus: (serving.get(c.functionName) ?? 0) >= 2, waste: extraPackages(c.packages, renter.dependencies) }))
-        .filter(({ c, surplus }) => surplus || idleMs(c, nowMs) >= lastContainerIdleMs(fns.get(c.functionName), s))
-        .sort((a, b) => Number(b.surplus) - Number(a.surplus) || a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
+        .map((c) => ({ c, waste: extraPackages(c.packages, renter.dependencies) }))
+        .sort((a, b) => a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       return ranked[0]?.c.id;
     },
   };
