@@ -78,14 +78,11 @@ export function formatTraceparent(c: SpanContext): string {
 }
 
 /**
- * Whether a traceparent asks for its trace to be recorded (the sampled flag), read without parsing the
- * rest: a hop that would only stand in for its caller's unsampled span can skip its tracing outright.
+ * Whether a traceparent is valid and asks for its trace to be recorded (the sampled flag): a hop that
+ * would only stand in for its caller's unsampled span can skip its tracing outright.
  */
 export function isSampledTraceparent(traceparent: string): boolean {
-  const tp = traceparent.trim();
-  if (tp.length < TRACEPARENT_LENGTH) return false;
-  const flags = parseInt(tp.slice(53, 55), 16);
-  return Number.isInteger(flags) && (flags & TraceFlags.SAMPLED) !== 0;
+  return ((parseTraceparent(traceparent)?.traceFlags ?? TraceFlags.NONE) & TraceFlags.SAMPLED) !== 0;
 }
 
 /** The context a W3C traceparent continues; the root context when it is absent or malformed. */

@@ -16,6 +16,13 @@ function heldClient() {
   return { client, calls };
 }
 
+/** A recorder that flushes at once, over a held client. */
+function heldRecorder() {
+  const { client, calls } = heldClient();
+  const recorder = new InvocationRecorder({ client: client as never, logger: pino({ level: "silent" }), flushIntervalMs: 1, maxBatch: 100 });
+  return { recorder, calls };
+}
+
 const record = (id: string) => create(InvocationRecordSchema, { invocationId: id });
 const settled = async (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 30))]);
 const until = async (f: () => boolean) => {
@@ -23,8 +30,7 @@ const until = async (f: () => boolean) => {
 };
 
 test("recorded() resolves true only after the records added before it are delivered", async (t) => {
-  const { client, calls } = heldClient();
-  const recorder = new InvocationRecorder({ client: client as never, logger: pino({ level: "silent" }), flushIntervalMs: 1, maxBatch: 100 });
+  const { recorder, calls } = heldRecorder();
   recorder.add(record("a"));
   const waiting = recorder.recorded(10_000);
   await until(() => calls.length === 1);
@@ -41,8 +47,7 @@ test("recorded() resolves true only after the records added before it are delive
 });
 
 test("a failed batch is retried, and recorded() waits through the retry", async (t) => {
-  const { client, calls } = heldClient();
-  const recorder = new InvocationRecorder({ client: client as never, logger: pino({ level: "silent" }), flushIntervalMs: 1, maxBatch: 100 });
+  const { recorder, calls } = heldRecorder();
   recorder.add(record("a"));
   const waiting = recorder.recorded(10_000);
   await until(() => calls.length === 1);
@@ -56,8 +61,7 @@ test("a failed batch is retried, and recorded() waits through the retry", async 
 });
 
 test("recorded() answers false at its timeout, and the record stays buffered", async (t) => {
-  const { client, calls } = heldClient();
-  const recorder = new InvocationRecorder({ client: client as never, logger: pino({ level: "silent" }), flushIntervalMs: 1, maxBatch: 100 });
+  const { recorder, calls } = heldRecorder();
   recorder.add(record("a"));
   t.false(await recorder.recorded(20));
   t.is(recorder.backlog, 1);
