@@ -47,7 +47,6 @@ runService("node-manager", async (logger) => {
     maxLendersPerFunction: cfg.maxLendersPerFunction,
     zygotesFromHelpers: cfg.zygotesFromHelpers,
     convertOnDemand: cfg.zygoteOnDemand,
-    convertLastContainer: cfg.zygoteOnDemandLastContainer,
     fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
   });
   const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, internalSecret: cfg.internalSecret, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });

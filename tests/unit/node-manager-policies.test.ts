@@ -368,30 +368,6 @@ test("pagurus converts on demand only a surplus executor idle for the minimum zy
   for (const name of POLICY_NAMES.filter((n) => n !== "pagurus")) t.is(createPolicy(name).convertForRenter, undefined, name);
 });
 
-test("pagurus with convertLastContainer also takes another function's only idle container: surplus first, then the ripest for conversion", (t) => {
-  const p = createPolicy("pagurus", { convertLastContainer: true, defaultZygoteTimeMs: 60_000 });
-  const now = 1_000_000;
-  const renter = fn({ name: "r", dependencies: m({ a: "1" }) });
-  const e = (id: string, functionName: string, lastUsedAt: number, more: Partial<ContainerView> = {}) =>
-    ctr({ id, functionName, packages: m({ a: "1" }), lastUsedAt, ...more });
-  const hOnly = e("h-only", "h", now - 5000);
-  t.is(p.convertForRenter!(renter, [hOnly], view([hOnly]), now), "h-only");
-  t.is(createPolicy("pagurus").convertForRenter!(renter, [hOnly], view([hOnly]), now), undefined, "off by default");
-  // Still never one idle for less than the minimum zygote time, nor the renter's own.
-  const hJust = { ...hOnly, lastUsedAt: now - 500 };
-  t.is(p.convertForRenter!(renter, [hJust], view([hJust]), now), undefined);
-  // A surplus container beats an only one, even one idle longer.
-  const kWarm = e("k-busy", "k", now, { state: BUSY, inflight: 1 });
-  const kIdle = e("k-idle", "k", now - 1500);
-  t.is(p.convertForRenter!(renter, [hOnly, kIdle], view([hOnly, kWarm, kIdle]), now), "k-idle");
-  // Among only containers: idle for the largest share of its function's zygote time. g's gaps are 2 s
-  // (zygote time 2 s), so 1.5 s of idle is riper than h's 5 s of a 60 s default.
-  const g = fn({ name: "g", arrivals: Array.from({ length: 12 }, (_, i) => now - 1500 - (11 - i) * 2000) });
-  const gOnly = e("g-only", "g", now - 1500);
-  const pg = createPolicy("pagurus", { convertLastContainer: true, defaultZygoteTimeMs: 60_000 });
-  t.is(pg.convertForRenter!(renter, [hOnly, gOnly], view([hOnly, gOnly], [renter, g]), now), "g-only");
-});
-
 // ---------------------------------------------------------------- histogram
 
 /** 10 idle times of 100 s and 10 of 200 s: two bins, CV far above 2. p5 = 100 s, p99 = 200 s. */

@@ -34,7 +34,6 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Sta
         maxLendersPerFunction: options.maxLendersPerFunction,
         zygotesFromHelpers: options.zygotesFromHelpers,
         convertOnDemand: options.convertOnDemand,
-        convertLastContainer: options.convertLastContainer,
       });
     case "histogram":
       return histogramPolicy({

@@ -58,13 +58,8 @@
 // start inside a container that exists (less CPU than the container a cold start creates), and the renter's
 // start is a HELPER one whose startup time includes the conversion. Helpers qualify under the same flag as
 // for zygote time. The lender bound does not apply: the zygote is lent at once and never waits as one.
-// With `convertLastContainer`, h's *only* container qualifies too (surplus ones still first): the renter's
-// cold start is certain, while h pays at most one start later, and none if a zygote covers h by then (with
-// one package set per node, every container idling past its zygote time becomes one) or h does not come
-// back within keep-alive. The 2-hour replay's late cold starts came beside such idle only-containers.
-// Ranked: surplus first, then fewest packages beyond the renter's needs (a smaller template to start), then
-// the one idle for the largest share of its function's zygote time (the nearest to converting anyway),
-// then the longest idle, then id.
+// Ranked: fewest packages beyond the renter's needs (a smaller template to start), then the longest idle,
+// then id.
 import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
@@ -104,8 +99,6 @@ export interface PagurusOptions {
   readonly zygotesFromHelpers?: boolean;
   /** A cold start turns a surplus idle executor of another function into a zygote for it. Default true. */
   readonly convertOnDemand?: boolean;
-  /** The on-demand conversion may take another function's only idle container. Default false. */
-  readonly convertLastContainer?: boolean;
 }
 
 interface PagurusSettings {
@@ -116,7 +109,6 @@ interface PagurusSettings {
   readonly maxLendersPerFunction: number;
   readonly zygotesFromHelpers: boolean;
   readonly convertOnDemand: boolean;
-  readonly convertLastContainer: boolean;
 }
 
 function settings(o: PagurusOptions): PagurusSettings {
@@ -128,7 +120,6 @@ function settings(o: PagurusOptions): PagurusSettings {
     maxLendersPerFunction: checkInt("maxLendersPerFunction", o.maxLendersPerFunction ?? DEFAULT_MAX_LENDERS_PER_FUNCTION, 0),
     zygotesFromHelpers: o.zygotesFromHelpers ?? false,
     convertOnDemand: o.convertOnDemand ?? true,
-    convertLastContainer: o.convertLastContainer ?? false,
   };
   if (s.minZygoteTimeMs >= s.keepAliveMs) {
     throw new RangeError(`minZygoteTimeMs (${s.minZygoteTimeMs}) must be below keepAliveMs (${s.keepAliveMs})`);
@@ -226,7 +217,6 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     },
     convertForRenter(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
       if (!s.convertOnDemand) return undefined;
-      const fns = functionsByName(view);
       const serving = new Map<string, number>();
       for (const c of view.containers) {
         if (isLive(c) && (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER)) serving.set(c.functionName, (serving.get(c.functionName) ?? 0) + 1);
@@ -237,20 +227,11 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
             (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
             c.functionName !== renter.name &&
             isIdle(c) &&
-            idleMs(c, nowMs) >= s.minZygoteTimeMs,
+            idleMs(c, nowMs) >= s.minZygoteTimeMs &&
+            (serving.get(c.functionName) ?? 0) >= 2,
         )
-        .map((c) => ({ c, surplus: (serving.get(c.functionName) ?? 0) >= 2 }))
-        .filter(({ surplus }) => surplus || s.convertLastContainer)
-        .map(({ c, surplus }) => ({
-          c,
-          surplus,
-          waste: extraPackages(c.packages, renter.dependencies),
-          ripeness: idleMs(c, nowMs) / zygoteTime(fns.get(c.functionName), s),
-        }))
-        .sort(
-          (a, b) =>
-            Number(b.surplus) - Number(a.surplus) || a.waste - b.waste || b.ripeness - a.ripeness || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c),
-        );
+        .map((c) => ({ c, waste: extraPackages(c.packages, renter.dependencies) }))
+        .sort((a, b) => a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       return ranked[0]?.c.id;
     },
   };
