@@ -1,8 +1,12 @@
 // `npm run bench:tracing`: what tracing costs the mesh's warm throughput, in one run. One mesh per mode
 // runs side by side, all started and warmed first; then load goes to them in turn, a short slice each,
-// for many rounds (the order reversed every other round), so that the machine's drift, which on this
-// virtual machine moves throughput by ±10% within a minute, hits every mode alike. Each round gives a
-// ratio to `off` from slices seconds apart; the ratios' median is the result, their quartiles its spread.
+// for many rounds, so that the machine's drift, which on this virtual machine moves throughput by ±10%
+// within a minute, hits every mode alike. Each round gives a ratio to `off` from slices seconds apart;
+// the ratios' median is the result, their quartiles its spread. The rounds' orders form a Williams
+// design (each mode follows every other mode equally often) with a pause between slices: a mesh that
+// recorded every span goes on exporting and collecting garbage for a moment after its slice, and with
+// the order only reversed every other round, the mode after `all` was always `sampled`, which took
+// that tail in half its slices.
 //   off       OTEL_SDK_DISABLED=true: no SDK at all (the reference)
 //   unsampled the SDK on, nothing recorded (always_off): what tracing costs before any span is kept
 //   sampled   the default: parent-based, 10% of new traces recorded and exported
@@ -12,8 +16,8 @@
 // services, the sidecar and the worker, from /proc), counted from the start of a mesh's slice to the
 // start of its next one, so the spans it exports after its slice are charged to it; also per process.
 // Prints JSON; targets: all >= 0.90, sampled >= 0.98 of off's throughput.
-// Settings: BENCH_ROUNDS (12), BENCH_SLICE_S (4), BENCH_WARMUP_CALLS (1500), BENCH_CLIENTS (64),
-// BENCH_MODES (off,unsampled,sampled,all).
+// Settings: BENCH_ROUNDS (12), BENCH_SLICE_S (4), BENCH_GAP_S (1, the pause between slices),
+// BENCH_WARMUP_CALLS (1500), BENCH_CLIENTS (64), BENCH_MODES (off,unsampled,sampled,all).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -26,10 +30,12 @@ import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
 import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type OtlpSink, type TracingMode } from "./otlp-sink.js";
 import { cpuSince, meshPids } from "./process-stat.js";
 import { closedLoop } from "./throughput.js";
+import { williamsOrders } from "./williams-orders.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env("BENCH_ROUNDS", 12);
 const SLICE_S = env("BENCH_SLICE_S", 4);
+const GAP_S = env("BENCH_GAP_S", 1);
 const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 1500);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 /** Sequential calls per mode and round for the warm latency. */
@@ -125,9 +131,12 @@ async function main() {
       contenders.push(await startContender(mode));
       console.error(`${mode}: mesh up and warm`);
     }
+    const orders = williamsOrders(contenders.length);
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-      for (const c of order) await slice(c);
+      for (const i of orders[round % orders.length]) {
+        await new Promise((resolve) => setTimeout(resolve, GAP_S * 1000));
+        await slice(contenders[i]);
+      }
       const off = contenders.find((c) => c.mode === "off")!;
       console.error(`round ${round + 1}/${ROUNDS}: ${contenders.map((c) => `${c.mode} ${Math.round(c.rps[round])}`).join(", ")} rps (off ${Math.round(off.rps[round])})`);
     }
@@ -157,7 +166,7 @@ async function main() {
         otlp_exports_received: perMode((c) => c.sink.exports()),
         rounds: perMode((c) => c.rps.map(Math.round)),
         targets: { all_throughput_vs_off: ">= 0.90", sampled_10pct_throughput_vs_off: ">= 0.98" },
-        samples: { rounds: ROUNDS, slice_seconds: SLICE_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
+        samples: { rounds: ROUNDS, slice_seconds: SLICE_S, gap_seconds: GAP_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
         machine: { cpus: os.cpus().length, node: process.version },
       },
       null,

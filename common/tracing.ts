@@ -4,7 +4,6 @@
 // the hot path must not pay for auto-instrumentation of every socket.
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -17,6 +16,7 @@ import {
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-node";
 import type * as http from "node:http";
+import { OtlpHttpProtobufExporter } from "./otlp-http-exporter.js";
 import { SyncContextManager } from "./sync-context-manager.js";
 import { enablePropagation } from "./trace-context.js";
 import {
@@ -69,10 +69,10 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   return { shutdown: () => provider.shutdown() };
 }
 
-/** The OTLP/HTTP span exporter for an encoding. */
+/** The OTLP/HTTP span exporter for an encoding: our one-pass protobuf encoder, upstream's for JSON. */
 export function otlpExporter(protocol: OtlpProtocol, url: string, agent?: () => http.Agent): SpanExporter {
-  const options = { url, ...(agent ? { httpAgentOptions: agent } : {}) };
-  return protocol === "http/protobuf" ? new OtlpProtobufExporter(options) : new OtlpJsonExporter(options);
+  if (protocol === "http/protobuf") return new OtlpHttpProtobufExporter({ url, agent: agent?.() });
+  return new OtlpJsonExporter({ url, ...(agent ? { httpAgentOptions: agent } : {}) });
 }
 
 function buildSampler(plan: SamplerPlan): Sampler {
