@@ -33,28 +33,26 @@ export function balancerService(p: BalancerParts) {
       async invoke(req) {
         const fn = req.function;
         if (!fn?.name || !req.invocationId) throw new ConnectError("invocation_id and function are required", Code.InvalidArgument);
-        const attributes = { "faas.function": fn.name, "faas.invocation_id": req.invocationId };
-        return inSpan("balancer.invoke", contextFromTraceparent(req.traceparent), { kind: SpanKind.SERVER, attributes }, async (span, ctx) => {
-          await p.liveNodes();
-          // Through the function's dispatch queue, when batching is on.
-          if (p.dispatcher) {
-            const outcome = await p.dispatcher.invoke(req, ctx);
-            if (outcome.batchId && span.isRecording()) span.setAttributes({ "faas.batch.id": outcome.batchId, "faas.batch.size": outcome.batchSize });
-            return { outcome };
+        // No span of the balancer's own around the call: its phases, the queue wait and the route to a
+        // node, are the spans, children of the gateway's (a server span here would last as long as
+        // they do together and double what every recorded invocation costs the balancer).
+        const ctx = contextFromTraceparent(req.traceparent);
+        await p.liveNodes();
+        // Through the function's dispatch queue, when batching is on.
+        if (p.dispatcher) return { outcome: await p.dispatcher.invoke(req, ctx) };
+        const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
+        p.metrics?.routed(fn.name);
+        const attributes = { "faas.function": fn.name, "faas.invocation_id": req.invocationId, "faas.node": node.nodeId };
+        return inSpan("balancer.route", ctx, { kind: SpanKind.CLIENT, attributes }, async (_, routed) => {
+          p.logger.debug({ invocation: req.invocationId, function: fn.name, node: node.nodeId }, "routed");
+          try {
+            const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: traceparentOf(routed) });
+            return { outcome: res.outcome };
+          } catch (err) {
+            throw fromNode(err);
+          } finally {
+            done();
           }
-          const { node, done } = place(p.view, p.functions, fn, fn.limits?.maxConcurrency || 1);
-          p.metrics?.routed(fn.name);
-          return inSpan("balancer.route", ctx, { kind: SpanKind.CLIENT, attributes: { "faas.node": node.nodeId } }, async (_, routed) => {
-            p.logger.debug({ invocation: req.invocationId, function: fn.name, node: node.nodeId }, "routed");
-            try {
-              const res = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: traceparentOf(routed) });
-              return { outcome: res.outcome };
-            } catch (err) {
-              throw fromNode(err);
-            } finally {
-              done();
-            }
-          });
         });
       },
 

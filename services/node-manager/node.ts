@@ -130,16 +130,15 @@ export class Node {
     if (span.isRecording()) span.setAttributes({ "faas.start_kind": StartKind[lease.startKind], "faas.container": lease.container.id });
     if (this.o.logger.isLevelEnabled("debug")) withContext(ctx, () => this.o.logger.debug({ invocation: req.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[lease.startKind] }, "container acquired"));
     try {
-      // A lent container's fork may have run it already.
+      // A lent container's fork may have run it already. The call into the container has no span of its
+      // own: the sidecar's spans are children of this one, and the gap around them is the call.
       const r =
         lease.result ??
-        (await inSpan("sidecar.run", ctx, { kind: SpanKind.CLIENT, attributes: { "faas.container": lease.container.id } }, (_, called) =>
-          lease.channel.client.run(
-            { ...run, traceparent: traceparentOf(called) || run.traceparent },
-            // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up
-            // to twice it); this bound only catches a sidecar that stopped answering.
-            { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
-          ),
+        (await lease.channel.client.run(
+          run,
+          // The sidecar enforces the function's timeout, on waiting for a slot and on running alike (so up
+          // to twice it); this bound only catches a sidecar that stopped answering.
+          { timeoutMs: 2 * timeoutMs + this.o.startTimeoutMs },
         ));
       // The answer goes out first: what the release sets off (state events, the next queued start) can wait a turn.
       setImmediate(() => this.o.pool.release(lease.container));

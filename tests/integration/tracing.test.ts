@@ -26,7 +26,7 @@ test.serial.before(async () => {
 const ctx = useMesh(test, { env: { all: allEnv, balancer: { BATCHING_POLICY: "faasbatch", LOG_LEVEL: "debug" }, "node-manager": { LOG_LEVEL: "debug" } } });
 test.after.always(() => receiver?.close());
 
-const COLD_PATH = ["gateway.invoke", "balancer.invoke", "balancer.queue", "balancer.route", "node-manager.invoke", "node-manager.acquire", "container.create", "sidecar.run", "function.execute"];
+const COLD_PATH = ["gateway.invoke", "balancer.queue", "balancer.route", "node-manager.invoke", "node-manager.acquire", "container.create", "function.execute"];
 
 function waitForSpans(traceId: string, names: readonly string[]): Promise<ReceivedSpan[]> {
   return eventually(
@@ -55,31 +55,28 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
 
   const spans = await waitForSpans(callerTrace, COLD_PATH);
   const gateway = only(spans, "gateway.invoke");
-  const balancer = only(spans, "balancer.invoke");
   const queue = only(spans, "balancer.queue");
   const route = only(spans, "balancer.route");
   const node = only(spans, "node-manager.invoke");
   const acquire = only(spans, "node-manager.acquire");
   const create = only(spans, "container.create");
-  const run = only(spans, "sidecar.run");
   const exec = only(spans, "function.execute");
 
   // The tree.
   t.is(gateway.parentSpanId, callerSpan, "the gateway continues the caller's trace");
-  t.is(balancer.parentSpanId, gateway.spanId);
-  t.is(queue.parentSpanId, balancer.spanId);
-  t.is(route.parentSpanId, balancer.spanId);
+  t.is(queue.parentSpanId, gateway.spanId, "the balancer's phases are children of the gateway's span");
+  t.is(route.parentSpanId, gateway.spanId);
   t.is(node.parentSpanId, route.spanId);
   t.is(acquire.parentSpanId, node.spanId);
   t.is(create.parentSpanId, acquire.spanId);
-  t.is(run.parentSpanId, node.spanId);
-  t.is(exec.parentSpanId, run.spanId);
+  t.is(exec.parentSpanId, node.spanId, "the sidecar's spans are children of node-manager's");
   const init = spans.find((s) => s.name === "sidecar.init");
-  if (init) t.is(init.parentSpanId, run.spanId, "the import it waited for sits beside main()");
+  if (init) t.is(init.parentSpanId, node.spanId, "the import it waited for sits beside main()");
 
   // Who exported what.
   t.is(gateway.service, "faas-gateway");
-  t.is(balancer.service, "faas-balancer");
+  t.is(route.service, "faas-balancer");
+  t.is(queue.service, "faas-balancer");
   t.is(node.service, "faas-node-manager");
   t.is(exec.service, "faas-sidecar", "the sidecar's own span, relayed from a container without network");
   t.is(gateway.kind, SPAN_KIND_SERVER);
@@ -129,7 +126,7 @@ test.serial("log lines written inside a request carry its trace and span ids", a
   const traceId = randomBytes(16).toString("hex");
   const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
   t.is(reply.message.status, InvocationStatus.OK);
-  const spans = await waitForSpans(traceId, ["balancer.invoke", "node-manager.invoke"]);
+  const spans = await waitForSpans(traceId, ["balancer.route", "node-manager.invoke"]);
   const spanIds = new Set(spans.map((s) => s.spanId));
   // Debug lines are written on every invocation: they must carry the ids of one of the trace's spans.
   const lines = await eventually(
