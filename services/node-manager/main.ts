@@ -66,6 +66,7 @@ runService("node-manager", async (logger) => {
     crossTenantSharing: cfg.crossTenantSharing,
     spareMemoryMb: cfg.spareMemoryMb,
     zygoteMemoryMb: cfg.zygoteMemoryMb,
+    backgroundCpuShares: cfg.zygoteCpuShares,
     spares: { stemCell: () => spareSpec(cfg.runtimeImage, "stem-cell"), zygote: (set) => spareSpec(set.image, "zygote") },
     popularSet: () => popular.current,
     runtime,

@@ -168,10 +168,11 @@ export class DockerRuntime implements SandboxRuntime {
     await this.o.docker.getContainer(id).unpause();
   }
 
-  async update(id: string, memoryMb: number, cpus?: number): Promise<void> {
+  async update(id: string, memoryMb: number, cpus?: number, cpuShares?: number): Promise<void> {
     const bytes = memoryMb * 1024 * 1024;
     const cpu = cpus === undefined ? {} : { NanoCpus: nanoCpus(await this.cpus(cpus)) };
-    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes, ...cpu });
+    const weight = cpuShares === undefined ? {} : { CpuShares: cpuShares };
+    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes, ...cpu, ...weight });
   }
 
   /** The CPUs asked for (or the default), capped at the Docker host's. */
