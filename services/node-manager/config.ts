@@ -31,7 +31,6 @@ export const nodeManagerSchema = {
   maxLendersPerFunction: int("MAX_LENDERS_PER_FUNCTION", 2, "pagurus: zygotes that may come from one function's executors at once.", { min: 0 }),
   histogramFallbackKeepAliveMs: int("HISTOGRAM_FALLBACK_KEEP_ALIVE_MS", 0, "histogram: keep-alive for functions whose idle-time histogram is not representative; 0: KEEP_ALIVE_MS.", { min: 0 }),
   zygoteMemoryMb: int("ZYGOTE_MEMORY_MB", 64, "An executor turned zygote has its memory limit shrunk to the larger of this and 1.5x what its sidecar and template hold (grown back to the renter's limit when lent); pagurus keeps a shrunk zygote correspondingly longer. 0: zygotes keep the executor's limit.", { min: 0 }),
-  zygoteCpuShares: int("ZYGOTE_CPU_SHARES", 256, "CPU shares (Docker's weight; every container has 1024) of a container while it turns into a zygote in the background: its template's import of the package set yields to the node's running functions. Back to 1024 when an invocation claims or is lent it. 0: unchanged.", { min: 0, max: 262_144 }),
   spareMemoryMb: int("SPARE_MEMORY_MB", 256, "Memory limit of a stem cell or a SOCK zygote until it is lent (then its function's limit applies).", { min: 32 }),
   usageSampleMs: int("USAGE_SAMPLE_MS", 2000, "Interval of the resident-memory samples of the node's containers (published on faas.usage.NODE_ID).", { min: 100 }),
   idleAfterMs: int("IDLE_AFTER_MS", 100, "A container without invocations is reported IDLE after this long; back-to-back invocations keep it BUSY (0: at once).", { min: 0 }),

@@ -66,7 +66,6 @@ runService("node-manager", async (logger) => {
     crossTenantSharing: cfg.crossTenantSharing,
     spareMemoryMb: cfg.spareMemoryMb,
     zygoteMemoryMb: cfg.zygoteMemoryMb,
-    backgroundCpuShares: cfg.zygoteCpuShares,
     spares: { stemCell: () => spareSpec(cfg.runtimeImage, "stem-cell"), zygote: (set) => spareSpec(set.image, "zygote") },
     popularSet: () => popular.current,
     runtime,

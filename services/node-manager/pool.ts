@@ -106,17 +106,7 @@ export interface PoolOptions {
    * times what its sidecar and template hold; it grows back to the renter's limit when lent. 0: kept.
    */
   readonly zygoteMemoryMb?: number;
-  /**
-   * CPU shares of a container while it turns into a zygote in the background (its template imports the
-   * package set, a second or more of CPU), against Docker's default 1024 for every other container: the
-   * node's running functions come first. Back to 1024 when an invocation claims or is lent the zygote.
-   * 0 or absent: unchanged.
-   */
-  readonly backgroundCpuShares?: number;
 }
-
-/** Docker's default CPU shares: what a container lent to a function runs with. */
-export const DEFAULT_CPU_SHARES = 1024;
 
 /** A shrunk zygote's limit over the resident memory of its sidecar and template: room for both to breathe. */
 export const ZYGOTE_RSS_HEADROOM = 1.5;
@@ -195,8 +185,6 @@ export class ContainerPool {
   private readonly known = new Map<string, RunnableFunction>();
   /** The CPU limit each container was created or last updated with (undefined: the runtime's default). */
   private readonly cpusOf = new WeakMap<Container, number | undefined>();
-  /** CPU shares of containers that do not run with Docker's default (setCpuShares). */
-  private readonly sharesOf = new WeakMap<Container, number>();
   private readonly history: FunctionHistory;
   private pumping = false;
   private closed = false;
@@ -651,16 +639,13 @@ export class ContainerPool {
     // The CPU limit follows the renter's workers (set with the memory, in the same docker update).
     const cpus = fn.sandboxSpec.cpus;
     const cpusChange = cpus !== undefined && cpus !== this.cpusOf.get(c);
-    // A zygote made in the background runs with fewer CPU shares; the renter's function gets the default.
-    const sharesChange = this.sharesOf.has(c);
     const resizing =
-      fn.memoryMb === previousMb && !cpusChange && !sharesChange
+      fn.memoryMb === previousMb && !cpusChange
         ? undefined
         : (async () => {
             const t = stopwatch();
-            await this.o.runtime.update(sandbox.id, fn.memoryMb, cpusChange ? cpus : undefined, sharesChange ? DEFAULT_CPU_SHARES : undefined);
+            await this.o.runtime.update(sandbox.id, fn.memoryMb, cpusChange ? cpus : undefined);
             if (cpusChange) this.cpusOf.set(c, cpus);
-            this.sharesOf.delete(c);
             lap("updateMs", t);
           })();
     resizing?.catch(() => {}); // awaited below; a rejection before then is not unhandled
@@ -756,8 +741,6 @@ export class ContainerPool {
     for (const [c, claimedBy] of this.converting) {
       if (claimedBy === undefined && lendable(c)) {
         this.converting.set(c, key);
-        // Now an invocation waits for its template: the import gets its full share again.
-        void this.setCpuShares(c, DEFAULT_CPU_SHARES);
         return true;
       }
     }
@@ -789,8 +772,6 @@ export class ContainerPool {
   private async convert(c: Container, reason: string, claimedBy: string | undefined): Promise<void> {
     const startup = stopwatch();
     this.converting.set(c, claimedBy);
-    // A conversion no invocation waits for is background work; one made for a waiting renter is not.
-    if (claimedBy === undefined) await this.setCpuShares(c, this.o.backgroundCpuShares);
     let ready: boolean;
     let key: string | undefined;
     try {
@@ -818,24 +799,6 @@ export class ContainerPool {
       return false;
     }
     return c.state === ContainerState.STARTING;
-  }
-
-  /**
-   * Sets c's CPU shares (Docker's weight against the node's other containers); remembers the ones that are
-   * not the default, so that lending c puts the default back. A failed update leaves c as it was: the
-   * weight is an optimisation, never a reason to lose the container.
-   */
-  private async setCpuShares(c: Container, shares: number | undefined): Promise<void> {
-    if (!shares || !c.sandbox) return;
-    const current = this.sharesOf.get(c) ?? DEFAULT_CPU_SHARES;
-    if (shares === current) return;
-    try {
-      await this.o.runtime.update(c.sandbox.id, c.memoryMb, undefined, shares);
-      if (shares === DEFAULT_CPU_SHARES) this.sharesOf.delete(c);
-      else this.sharesOf.set(c, shares);
-    } catch (err) {
-      this.o.logger.warn({ container: c.id, shares, err: (err as Error).message }, "changing the container's CPU shares failed");
-    }
   }
 
   /** A converted zygote waits to be lent: its limit shrunk, IDLE. */

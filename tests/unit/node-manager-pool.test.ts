@@ -9,7 +9,7 @@ import { InvocationStatus, StartKind } from "../../gen/faas/common/v1/common_pb.
 import { Container, ContainerRole, ContainerState, IllegalTransition, type Transition } from "../../services/node-manager/container.js";
 import type { StartupPolicy } from "../../services/node-manager/policies/policy.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
-import { ContainerPool, DEFAULT_CPU_SHARES, NoCapacityError, StartFailedError, type PoolOptions, type RunnableFunction } from "../../services/node-manager/pool.js";
+import { ContainerPool, NoCapacityError, StartFailedError, type PoolOptions, type RunnableFunction } from "../../services/node-manager/pool.js";
 import { planStarts, SATURATED_DEFER_MS, uncoveredContainers, type FunctionDemand } from "../../services/node-manager/policies/scale-up.js";
 import type { Channel, Sandbox, SandboxRuntime, SandboxSpec } from "../../services/node-manager/sandbox/runtime.js";
 
@@ -32,7 +32,7 @@ class MemoryRuntime implements SandboxRuntime {
   }
   async pause() {}
   async unpause() {}
-  readonly updates: Array<{ id: string; memoryMb: number; cpuShares?: number }> = [];
+  readonly updates: Array<{ id: string; memoryMb: number }> = [];
   readonly injected: string[] = [];
   readonly forks: Array<{ sandbox: string; function: string; codeDir: string; firstRun?: string }> = [];
   readonly zygotes: string[] = [];
@@ -48,10 +48,10 @@ class MemoryRuntime implements SandboxRuntime {
   updateGate: Array<() => void> | undefined;
   /** Updates fail with this message while set. */
   updateFailsWith: string | undefined;
-  async update(id: string, memoryMb: number, _cpus?: number, cpuShares?: number) {
+  async update(id: string, memoryMb: number) {
     if (this.updateGate) await new Promise<void>((r) => this.updateGate!.push(r));
     if (this.updateFailsWith) throw new Error(this.updateFailsWith);
-    this.updates.push({ id, memoryMb, ...(cpuShares !== undefined && { cpuShares }) });
+    this.updates.push({ id, memoryMb });
   }
   async inject(_sb: Sandbox, hostDir: string) {
     this.injected.push(hostDir);
@@ -388,26 +388,6 @@ test("a zygote's limit shrinks to what its sidecar and template hold (with headr
   t.is((await zygoteOf(pool, runtime, clock, fn("h", 256, 1, {}))).memoryMb, 64);
   runtime.zygoteRssMb = [100, 100];
   t.is((await zygoteOf(pool, runtime, clock, fn("k", 256, 1, {}))).memoryMb, 256);
-});
-
-test("a conversion in the background runs with fewer CPU shares; lending puts the default back; one made for a waiting renter keeps it", async (t) => {
-  const { pool, runtime, clock } = setup(1024, 0, 4, lendFirst, { backgroundCpuShares: 256 });
-  const z = await zygoteOf(pool, runtime, clock, fn("f", 256, 1, { lodash: "4.17.21" }));
-  t.deepEqual(runtime.updates, [{ id: z.sandbox!.id, memoryMb: 256, cpuShares: 256 }], "lowered before the template's import, limit unchanged");
-  const lease = await pool.acquire(fn("g", 256, 1, { lodash: "4.17.21" }), clock.now() + 1000);
-  t.is(lease.startKind, StartKind.HELPER);
-  t.deepEqual(runtime.updates.at(-1), { id: z.sandbox!.id, memoryMb: 256, cpuShares: DEFAULT_CPU_SHARES }, "lent: the default weight again");
-  // Converted on demand for a waiting renter: no weight change at all.
-  const onDemand = setup(1024, 0, 4, convertFirst, { backgroundCpuShares: 256 });
-  const a = await idleExecutorOf(onDemand.pool, onDemand.clock, fn("f", 256, 1, { lodash: "4.17.21" }));
-  const helper = await onDemand.pool.acquire(fn("g", 256, 1, { lodash: "4.17.21" }), onDemand.clock.now() + 1000, runOf("g-1"));
-  t.is(helper.container, a);
-  t.deepEqual(onDemand.runtime.updates.filter((u) => u.cpuShares !== undefined), []);
-  // A failed update leaves the weight as it was and the conversion goes on.
-  const failing = setup(1024, 0, 4, lendFirst, { backgroundCpuShares: 256 });
-  failing.runtime.updateFailsWith = "docker said no";
-  const y = await zygoteOf(failing.pool, failing.runtime, failing.clock, fn("f", 256, 1, { lodash: "4.17.21" }));
-  t.is(y.role, ContainerRole.ZYGOTE);
 });
 
 test("a lent zygote's rider is answered before its limit has grown; other invocations wait for the resize", async (t) => {

@@ -168,11 +168,10 @@ export class DockerRuntime implements SandboxRuntime {
     await this.o.docker.getContainer(id).unpause();
   }
 
-  async update(id: string, memoryMb: number, cpus?: number, cpuShares?: number): Promise<void> {
+  async update(id: string, memoryMb: number, cpus?: number): Promise<void> {
     const bytes = memoryMb * 1024 * 1024;
     const cpu = cpus === undefined ? {} : { NanoCpus: nanoCpus(await this.cpus(cpus)) };
-    const weight = cpuShares === undefined ? {} : { CpuShares: cpuShares };
-    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes, ...cpu, ...weight });
+    await this.o.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes, ...cpu });
   }
 
   /** The CPUs asked for (or the default), capped at the Docker host's. */

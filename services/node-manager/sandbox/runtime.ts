@@ -44,12 +44,8 @@ export interface SandboxRuntime {
   destroy(id: string): Promise<void>;
   pause(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
-  /**
-   * Changes the container's memory limit, and its CPU limit when given (a zygote lent to a function gets
-   * the function's), and its CPU weight against the node's other containers when given (Docker's CPU
-   * shares, 1024 by default; a zygote importing its template in the background gets less).
-   */
-  update(id: string, memoryMb: number, cpus?: number, cpuShares?: number): Promise<void>;
+  /** Changes the container's memory limit, and its CPU limit when given (a zygote lent to a function gets the function's). */
+  update(id: string, memoryMb: number, cpus?: number): Promise<void>;
   /**
    * Copies a host directory into the running container (its bind-mounted run directory) under a fresh
    * name; resolves with the path inside the container.
