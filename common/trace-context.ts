@@ -78,11 +78,15 @@ export function formatTraceparent(c: SpanContext): string {
 }
 
 /**
- * Whether a traceparent is valid and asks for its trace to be recorded (the sampled flag): a hop that
- * would only stand in for its caller's unsampled span can skip its tracing outright.
+ * The context a W3C traceparent continues, only when it asks for its trace to be recorded (the sampled
+ * flag) and tracing is on; undefined otherwise, absent and malformed included. A hop that would only stand
+ * in for its caller's unsampled span skips its tracing outright, and one that traces reads the traceparent
+ * once.
  */
-export function isSampledTraceparent(traceparent: string): boolean {
-  return ((parseTraceparent(traceparent)?.traceFlags ?? TraceFlags.NONE) & TraceFlags.SAMPLED) !== 0;
+export function sampledContextFromTraceparent(traceparent: string): Context | undefined {
+  if (!flags[PROPAGATING] || !traceparent) return undefined;
+  const parent = parseTraceparent(traceparent);
+  return parent && (parent.traceFlags & TraceFlags.SAMPLED) !== 0 ? trace.setSpanContext(ROOT_CONTEXT, parent) : undefined;
 }
 
 /** The context a W3C traceparent continues; the root context when it is absent or malformed. */

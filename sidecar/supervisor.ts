@@ -4,7 +4,7 @@
 // adopted (Fork); the workers it spawns itself run under that worker's identity.
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
-import { contextFromTraceparent, isSampledTraceparent, nowMs, recordSpan, SpanStatusCode, startSpan, traceparentOf } from "../common/trace-context.js";
+import { nowMs, recordSpan, sampledContextFromTraceparent, SpanStatusCode, startSpan, traceparentOf, type Context } from "../common/trace-context.js";
 import { FifoGate } from "./fifo-gate.js";
 import { sameLoad, type FunctionLoad } from "./function-load.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
@@ -199,7 +199,8 @@ export class FunctionSupervisor {
     const initUs = worker.takeInitUs();
     const payload = Buffer.from(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength).toString("utf8");
     // An unsampled trace makes no spans here: the function gets its caller's traceparent as it came.
-    const traced = isSampledTraceparent(input.traceparent) ? this.#executionSpan(worker, input, initUs) : undefined;
+    const parent = sampledContextFromTraceparent(input.traceparent);
+    const traced = parent ? this.#executionSpan(worker, input, initUs, parent) : undefined;
     const outcome = worker.run(input.invocationId, payload, limitMs, traced?.traceparent || input.traceparent);
     if (initUs === 0 && !traced) return outcome;
     return outcome.then((o) => {
@@ -214,8 +215,7 @@ export class FunctionSupervisor {
    * main() (function.execute), whose context the function gets as ctx.traceparent. No-ops unless the
    * sidecar's SDK is loaded and the caller sampled the trace.
    */
-  #executionSpan(worker: WorkerProcess, input: RunInput, initUs: number) {
-    const parent = contextFromTraceparent(input.traceparent);
+  #executionSpan(worker: WorkerProcess, input: RunInput, initUs: number, parent: Context) {
     const startedAt = nowMs();
     const attributes = { "faas.function": this.#load.functionName, "faas.invocation_id": input.invocationId, "faas.worker.pid": worker.pid };
     if (initUs > 0) recordSpan("sidecar.init", parent, startedAt - initUs / 1000, startedAt, attributes);

@@ -5,7 +5,7 @@ import { context, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trac
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { ConfigError } from "../../common/config.js";
 import { SyncContextManager } from "../../common/sync-context-manager.js";
-import { formatTraceparent, isSampledTraceparent, parseTraceparent, recordSpan, startSpan } from "../../common/trace-context.js";
+import { enablePropagation, formatTraceparent, parseTraceparent, recordSpan, sampledContextFromTraceparent, startSpan } from "../../common/trace-context.js";
 import { loadTracingConfig, samplerPlan, tracesProtocol, tracesUrl } from "../../common/tracing-config.js";
 
 test("defaults: parent-based 10% sampling, nothing exported without an endpoint", (t) => {
@@ -114,13 +114,21 @@ test("traceparent is read and written as the W3C propagator does, valid and malf
   }
 });
 
-test("the sampled flag is read from a traceparent alone", (t) => {
+test("a sampled traceparent gives the context it continues; an unsampled or malformed one, or tracing off, none", (t) => {
   const id = "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331";
-  t.true(isSampledTraceparent(`00-${id}-01`));
-  t.true(isSampledTraceparent(`01-${id}-03-more`));
-  t.false(isSampledTraceparent(`00-${id}-00`));
-  t.false(isSampledTraceparent(`00-${id}-02`));
-  t.false(isSampledTraceparent(`00-${id}-zz`));
-  t.false(isSampledTraceparent(""));
-  t.false(isSampledTraceparent("00-short-01"));
+  const isSampled = (tp: string) => sampledContextFromTraceparent(tp) !== undefined;
+  enablePropagation(true);
+  try {
+    t.true(isSampled(`00-${id}-01`));
+    t.true(isSampled(`01-${id}-03-more`));
+    t.false(isSampled(`00-${id}-00`));
+    t.false(isSampled(`00-${id}-02`));
+    t.false(isSampled(`00-${id}-zz`));
+    t.false(isSampled(""));
+    t.false(isSampled("00-short-01"));
+    t.deepEqual(trace.getSpanContext(sampledContextFromTraceparent(`00-${id}-01`)!), parseTraceparent(`00-${id}-01`));
+  } finally {
+    enablePropagation(false);
+  }
+  t.false(isSampled(`00-${id}-01`), "tracing off: nothing to continue");
 });
