@@ -1,5 +1,6 @@
-// What the node has seen of each function, for the policies: arrivals, idle times (from the moment it
-// had nothing running to its next arrival) and cold starts. Bounded: only the recent past decides.
+// What the node has seen of each function, for the policies: arrivals (with how many containers the
+// function's invocations needed at each), idle times (from the moment it had nothing running to its next
+// arrival) and cold starts. Bounded: only the recent past decides.
 import type { FunctionView, Packages } from "./policies/policy.js";
 
 /** Samples kept per function and kind. */
@@ -7,6 +8,8 @@ export const HISTORY_LENGTH = 512;
 
 interface Record {
   readonly arrivals: number[];
+  /** Parallel to arrivals: containers needed at that arrival. */
+  readonly arrivalLevels: number[];
   readonly idleTimesMs: number[];
   readonly coldStarts: number[];
   idleSince: number | undefined;
@@ -23,15 +26,17 @@ export class FunctionHistory {
   #record(name: string): Record {
     let r = this.#records.get(name);
     if (!r) {
-      r = { arrivals: [], idleTimesMs: [], coldStarts: [], idleSince: undefined };
+      r = { arrivals: [], arrivalLevels: [], idleTimesMs: [], coldStarts: [], idleSince: undefined };
       this.#records.set(name, r);
     }
     return r;
   }
 
-  arrived(name: string, now: number): void {
+  /** An invocation arrived; level: containers the function's invocations in flight need with it (>= 1). */
+  arrived(name: string, now: number, level = 1): void {
     const r = this.#record(name);
     push(r.arrivals, now);
+    push(r.arrivalLevels, level);
     if (r.idleSince !== undefined) push(r.idleTimesMs, Math.max(0, now - r.idleSince));
     r.idleSince = undefined;
   }
@@ -52,6 +57,6 @@ export class FunctionHistory {
 
   view(name: string, dependencies: Packages, memoryMb: number): FunctionView {
     const r = this.#record(name);
-    return { name, dependencies, memoryMb, arrivals: r.arrivals, idleTimesMs: r.idleTimesMs, coldStarts: r.coldStarts, idleSince: r.idleSince };
+    return { name, dependencies, memoryMb, arrivals: r.arrivals, arrivalLevels: r.arrivalLevels, idleTimesMs: r.idleTimesMs, coldStarts: r.coldStarts, idleSince: r.idleSince };
   }
 }

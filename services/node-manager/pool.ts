@@ -247,7 +247,7 @@ export class ContainerPool {
   acquire(fn: RunnableFunction, deadlineMs: number, run?: RunRequestInit): Promise<Lease> {
     if (this.closed) return Promise.reject(new StartFailedError("the node is stopping"));
     this.known.set(fn.name, fn);
-    this.history.arrived(fn.name, this.o.clock.now());
+    this.history.arrived(fn.name, this.o.clock.now(), this.containersNeeded(fn));
     const key = queueKey(fn.name, fn.digest);
     const queue = this.queues.get(key);
     if (!queue || queue.waiters.length === 0) {
@@ -350,6 +350,13 @@ export class ContainerPool {
   }
 
   /** True while an invocation of the function runs or waits here. */
+  /** Containers fn's invocations need with one more arrival: those running, queued or riding a fork, over its concurrency. */
+  private containersNeeded(fn: RunnableFunction): number {
+    let invocations = 1 + this.ridersOf(fn) + (this.queues.get(queueKey(fn.name, fn.digest))?.waiters.length ?? 0);
+    for (const c of this.containers.values()) if (c.functionName === fn.name) invocations += c.inflight;
+    return Math.ceil(invocations / Math.max(1, fn.maxConcurrency));
+  }
+
   private busy(functionName: string): boolean {
     for (const c of this.containers.values()) if (c.functionName === functionName && c.inflight > 0) return true;
     for (const q of this.queues.values()) if (q.fn.name === functionName && q.waiters.length > 0) return true;

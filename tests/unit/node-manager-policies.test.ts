@@ -5,7 +5,7 @@ import { percentileNearestRank } from "../../services/node-manager/policies/comm
 import { histogramWindows } from "../../services/node-manager/policies/histogram.js";
 import { createPolicy, isPolicyName, POLICY_NAMES } from "../../services/node-manager/policies/index.js";
 import { keepAlivePolicy } from "../../services/node-manager/policies/keepalive.js";
-import { zygoteKeepAliveMs, zygoteTimeMs } from "../../services/node-manager/policies/pagurus.js";
+import { pagurusKeptContainers, zygoteKeepAliveMs, zygoteTimeMs, zygoteTimesByLevel } from "../../services/node-manager/policies/pagurus.js";
 import type { ContainerView, FunctionView, NodeView, PackageSetView, PolicyAction } from "../../services/node-manager/policies/policy.js";
 
 const K = 600_000;
@@ -30,7 +30,7 @@ function ctr(p: Partial<ContainerView> & { id: string }): ContainerView {
 }
 
 function fn(p: Partial<FunctionView> & { name: string }): FunctionView {
-  return { dependencies: new Map(), memoryMb: 128, arrivals: [], idleTimesMs: [], coldStarts: [], idleSince: undefined, ...p };
+  return { dependencies: new Map(), memoryMb: 128, arrivals: [], arrivalLevels: [], idleTimesMs: [], coldStarts: [], idleSince: undefined, ...p };
 }
 
 function view(containers: ContainerView[], functions: FunctionView[] = [], popularSet?: PackageSetView): NodeView {
@@ -253,6 +253,71 @@ test("pagurus keeps f's last warm container while f arrived within its zygote ti
   // Two idle executors of f, the last arrival recent: one converts (the longer idle), the other stays warm.
   const e3 = ctr({ id: "e3", lastUsedAt: 2000 });
   t.deepEqual(brief(p.decide(view([e3, e1], [recent]), 70_000)), ["become-zygote:e1"]);
+});
+
+test("pagurus zygote time by level: p95 of the gaps between arrivals that needed k containers or more, never below level k-1's", (t) => {
+  // 24 arrivals 5 s apart; every 4th (from the 4th) needed 2 containers (gaps of 20 s, 5 of them), and
+  // levels 3 at two of those.
+  const arrivals = arrivalsWithGaps(Array(23).fill(5000));
+  const arrivalLevels = arrivals.map((_, i) => (i === 11 || i === 23 ? 3 : i % 4 === 3 ? 2 : 1));
+  const f = fn({ name: "f", arrivals, arrivalLevels });
+  // Level 1: 23 gaps of 5 s. Level 2: 5 gaps, fewer than minArrivals: the default (60 s). Level 3: one gap.
+  t.deepEqual(zygoteTimesByLevel(f), [5000, 60_000, 60_000]);
+  t.deepEqual(zygoteTimesByLevel(f, { minArrivals: 5 }), [5000, 20_000, 60_000], "level 2 has its 5 gaps; level 3's one gap is too few: the default");
+  t.deepEqual(zygoteTimesByLevel(f, { minArrivals: 5, defaultZygoteTimeMs: 1000 }), [5000, 20_000, 20_000], "a level without enough gaps is never below the level under it");
+  t.deepEqual(zygoteTimesByLevel(f, { minArrivals: 1 }), [5000, 20_000, 60_000]);
+  // Bounded by keep-alive, like level 1.
+  t.deepEqual(zygoteTimesByLevel(f, { minArrivals: 1, keepAliveMs: 30_000 }), [5000, 20_000, 29_999]);
+  // No levels recorded: every arrival needed one container.
+  t.deepEqual(zygoteTimesByLevel(fn({ name: "f", arrivals })), [5000]);
+  t.deepEqual(zygoteTimesByLevel(undefined, { defaultZygoteTimeMs: 7000 }), [7000]);
+});
+
+test("pagurus keeps as many containers as f's last arrivals needing them came within their zygote times", (t) => {
+  const o = { minArrivals: 1 };
+  // Levels 1,2,1,3,1 at 0, 10, 20, 30, 40 s: zygote times [10 s, 20 s, 60 s (one arrival: the default)].
+  const f = fn({ name: "f", arrivals: [0, 10_000, 20_000, 30_000, 40_000], arrivalLevels: [1, 2, 1, 3, 1] });
+  t.deepEqual(zygoteTimesByLevel(f, o), [10_000, 20_000, 60_000]);
+  t.is(pagurusKeptContainers(f, 45_000, o), 3, "level 3 arrived 15 s ago, within 60 s");
+  t.is(pagurusKeptContainers(f, 89_999, o), 3);
+  t.is(pagurusKeptContainers(f, 90_000, o), 0, "level 3 60 s ago, level 2 (30 s) 60 s ago, level 1 50 s ago");
+  const g = fn({ name: "g", arrivals: [0, 10_000, 20_000, 30_000, 40_000], arrivalLevels: [1, 3, 1, 2, 1] });
+  // g: level 2 arrivals at 10 s and 30 s (gap 20 s), level 3 once (default 60 s).
+  t.is(pagurusKeptContainers(g, 49_999, o), 3, "level 3 at 10 s, within 60 s");
+  t.is(pagurusKeptContainers(g, 50_000, o), 3);
+  t.is(pagurusKeptContainers(g, 70_000, o), 0, "level 3 at 60 s: gone; level 2 at 40 s: gone; level 1 at 30 s: gone");
+  t.is(pagurusKeptContainers(g, 69_999, o), 3);
+  t.is(pagurusKeptContainers(fn({ name: "h" }), 0, o), 0, "no arrival, nothing kept");
+  t.is(pagurusKeptContainers(undefined, 0, o), 0);
+  // Levels only 1: Pagurus's rule, the last container is kept while f arrived within its zygote time.
+  const one = fn({ name: "one", arrivals: [0, 10_000] });
+  t.is(pagurusKeptContainers(one, 69_999), 1);
+  t.is(pagurusKeptContainers(one, 70_000), 0);
+});
+
+test("pagurus converts only the containers beyond those f keeps, the least recent first, busy ones kept first", (t) => {
+  const p = createPolicy("pagurus", { minArrivals: 1, zygotesFromHelpers: true });
+  // f needed 3 containers at 30 s (level-3 zygote time: the default 60 s), 1 at 40 s (level 1: 10 s gaps).
+  const f = fn({ name: "f", arrivals: [0, 10_000, 20_000, 30_000, 40_000], arrivalLevels: [1, 2, 1, 3, 1] });
+  const e1 = ctr({ id: "e1", lastUsedAt: 41_000 });
+  const e2 = ctr({ id: "e2", lastUsedAt: 33_000 });
+  const h3 = ctr({ id: "h3", role: HELPER, lastUsedAt: 32_000 });
+  const e4 = ctr({ id: "e4", lastUsedAt: 12_000 });
+  // At 70 s: f keeps 3 (level 3 came 40 s ago); e4, the fourth, idle 58 s >= 10 s, converts.
+  t.deepEqual(brief(p.decide(view([e4, h3, e1, e2], [f]), 70_000)), ["become-zygote:e4"]);
+  // At 90 s nothing is kept: all four idle past level 1's 10 s; the lender bound (2) takes the least recent.
+  t.deepEqual(brief(p.decide(view([e4, h3, e1, e2], [f]), 90_000)), ["become-zygote:e4", "become-zygote:h3"]);
+  // A busy container counts first among those kept: with e4 busy at 70 s, h3 (now fourth) converts.
+  const e4Busy = { ...e4, state: BUSY, inflight: 1 };
+  t.deepEqual(brief(p.decide(view([e4Busy, h3, e1, e2], [f]), 70_000)), ["become-zygote:h3"]);
+  // On demand for another function, a container beyond those f keeps goes first, even with more packages
+  // the renter does not need; then a kept one (the longest idle): a cold start now is certain, f's need of
+  // its third container again is not.
+  const renter = fn({ name: "g", dependencies: m({ x: "1" }) });
+  const h3Big = { ...h3, packages: m({ x: "1", y: "1", z: "1" }) };
+  const e1Lean = { ...e1, packages: m({ x: "1" }) };
+  t.is(p.convertForRenter!(renter, [e1Lean, e2, h3Big], view([e4Busy, h3Big, e1Lean, e2], [f, renter]), 70_000), "h3");
+  t.is(p.convertForRenter!(renter, [e1, e2], view([e4Busy, h3, e1, e2], [f, renter]), 70_000), "e2", "both kept: the longest idle");
 });
 
 test("pagurus respects the lender bound per function", (t) => {

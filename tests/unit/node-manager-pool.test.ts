@@ -556,6 +556,26 @@ test("the policy view carries each function's arrivals, idle times and cold star
   t.is(view.idleSince, clock.now());
 });
 
+test("the policy view records how many containers each arrival needed: running, queued and it, over the concurrency", async (t) => {
+  const { pool, clock } = setup(4096, 0, 4, lendFirst);
+  const f = fn("f");
+  const a = await pool.acquire(f, clock.now() + 1000);
+  const b = await pool.acquire(f, clock.now() + 1000);
+  // Two running, one more arrives: 3 (it waits for the container started for it).
+  const c = pool.acquire(f, clock.now() + 1000);
+  pool.release(a.container);
+  pool.release(b.container);
+  pool.release((await c).container);
+  const d = await pool.acquire(f, clock.now() + 1000);
+  pool.release(d.container);
+  t.deepEqual(pool.view().functions.find((x) => x.name === "f")!.arrivalLevels, [1, 2, 3, 1]);
+  // Two invocations per container: the 3rd in flight needs a second container.
+  const g = fn("g", 256, 2);
+  const leases = [await pool.acquire(g, clock.now() + 1000), await pool.acquire(g, clock.now() + 1000), await pool.acquire(g, clock.now() + 1000)];
+  for (const l of leases) pool.release(l.container);
+  t.deepEqual(pool.view().functions.find((x) => x.name === "g")!.arrivalLevels, [1, 1, 2]);
+});
+
 const ofTenant = (f: RunnableFunction, tenant: string): RunnableFunction => ({ ...f, tenant });
 
 test("a zygote that was one tenant's executor is lent to that tenant's functions only", async (t) => {

@@ -7,6 +7,18 @@
 // at least `minArrivals` gaps are known, `defaultZygoteTimeMs` before; bounded to
 // [minZygoteTimeMs, keepAliveMs - 1] so the conversion always happens before keep-alive removal (a zygote
 // time of keepAliveMs or more would mean "never a zygote", which is the keepalive baseline, not Pagurus).
+//
+// Containers f keeps: a function that runs several invocations at once has several containers, and its
+// k-th one is needed again only when f needs k containers again, which happens far less often than f's
+// next arrival. The pool records at each arrival how many containers f's invocations in flight need; zygote
+// time k is the same 95th percentile over the gaps between the arrivals that needed k or more (default and
+// bounds alike, never below zygote time k-1). f keeps its K most recent containers (busy ones first), K the
+// largest k whose last arrival needing k or more came within zygote time k; the others convert once idle
+// for zygote time 1. K is 0 or 1 for a function that never needed two containers, which is Pagurus's rule
+// (keep f's last warm container while it arrived within its zygote time). With only that rule the 2-hour
+// replay converted a busy function's second and third containers after 6-12 s idle, lent them away (often
+// back to f itself, for a template import and an init) and cold-started f at its next burst: 68 conversions
+// and 63 lendings in 720 s, on two cores whose executions already ran 2x slow.
 // Idleness is measured from the last use everywhere, so a zygote's keep-alive runs from f's last invocation
 // on it: zygote time is spent inside the keep-alive window, the memory budget equals fixed keep-alive's.
 //
@@ -23,13 +35,9 @@
 //      idle helper serving f when `zygotesFromHelpers` is set (DESIGN.md's life cycle ends helpers at
 //      keep-alive; with it a container lent once can be lent again, which the 2-hour replay measured as
 //      fewer cold starts and less memory), except:
+//      - the containers f keeps (above): f's K most recent executors and helpers (STARTING/IDLE/BUSY);
 //      - lender bound: at most `maxLendersPerFunction` ZYGOTE containers (not REMOVING/REMOVED) with
-//        formerFunction f exist at once, conversions emitted in this same call included;
-//      - warm executor: f's last non-zygote container (executor or helper serving f, STARTING/IDLE/BUSY) is
-//        not converted while f had an arrival within its zygote time. Pagurus keeps the executors a function
-//        needs; a function still arriving keeps one warm container, the surplus ones become lenders. (In the
-//        single-container case the container served that arrival, so it is not idle ≥ zygote time anyway;
-//        the rule matters when several containers of f exist or an arrival is still queued.)
+//        formerFunction f exist at once, conversions emitted in this same call included.
 //   3. Qualifying executors are converted in this order: first those whose package set covers the most
 //      *other* functions with recent cold starts (coldStarts within the last keepAliveMs) — the lenders other
 //      functions are waiting for; f's own cold starts do not count, its executor serves f warm already — then
@@ -58,8 +66,10 @@
 // start inside a container that exists (less CPU than the container a cold start creates), and the renter's
 // start is a HELPER one whose startup time includes the conversion. Helpers qualify under the same flag as
 // for zygote time. The lender bound does not apply: the zygote is lent at once and never waits as one.
-// Ranked: fewest packages beyond the renter's needs (a smaller template to start), then the longest idle,
-// then id.
+// Ranked: containers beyond those h keeps (above) first, then fewest packages beyond the renter's needs (a
+// smaller template to start), then the longest idle, then id. A container h keeps may still go: the
+// renter's cold start is certain, h's need of its k-th container again within zygote time k is not (the
+// 2-hour replay had cold starts while 5 idle containers, all kept, stood by).
 import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
@@ -134,9 +144,84 @@ export function zygoteTimeMs(fn: FunctionView | undefined, options: PagurusOptio
 }
 
 function zygoteTime(fn: FunctionView | undefined, s: PagurusSettings): number {
-  const gaps = fn ? interArrivalGaps(fn.arrivals) : [];
+  return boundedZygoteTime(fn ? interArrivalGaps(fn.arrivals) : [], s);
+}
+
+function boundedZygoteTime(gaps: readonly number[], s: PagurusSettings): number {
   const raw = gaps.length >= s.minArrivals ? percentileNearestRank(gaps, ZYGOTE_TIME_PERCENTILE)! : s.defaultZygoteTimeMs;
   return Math.min(s.keepAliveMs - 1, Math.max(s.minZygoteTimeMs, raw));
+}
+
+/**
+ * Zygote times by the number of containers f needed: [k-1] is, for arrivals that needed k containers or
+ * more, the p95 of the gaps between them (as zygoteTimeMs, default and bounds alike), never below [k-2];
+ * [0] is zygoteTimeMs(f). As many entries as the most containers f's recorded arrivals needed (at least 1).
+ */
+export function zygoteTimesByLevel(fn: FunctionView | undefined, options: PagurusOptions = {}): number[] {
+  return zygoteTimesOfLevels(fn, settings(options));
+}
+
+function levelOf(fn: FunctionView, i: number): number {
+  return Math.max(1, fn.arrivalLevels[i] ?? 1);
+}
+
+function zygoteTimesOfLevels(fn: FunctionView | undefined, s: PagurusSettings): number[] {
+  const times = [zygoteTime(fn, s)];
+  if (!fn) return times;
+  let top = 1;
+  for (let i = 0; i < fn.arrivals.length; i++) top = Math.max(top, levelOf(fn, i));
+  for (let k = 2; k <= top; k++) {
+    const atLevel = fn.arrivals.filter((_, i) => levelOf(fn, i) >= k);
+    times.push(Math.max(times[k - 2], boundedZygoteTime(interArrivalGaps(atLevel), s)));
+  }
+  return times;
+}
+
+/**
+ * How many of f's containers stay serving f now: the largest k such that f's last arrival needing k
+ * containers or more came within zygote time k (0 when even its last arrival is older than its zygote time).
+ */
+export function pagurusKeptContainers(fn: FunctionView | undefined, nowMs: number, options: PagurusOptions = {}): number {
+  return keptContainers(fn, nowMs, settings(options));
+}
+
+function keptContainers(fn: FunctionView | undefined, nowMs: number, s: PagurusSettings): number {
+  if (!fn || fn.arrivals.length === 0) return 0;
+  const times = zygoteTimesOfLevels(fn, s);
+  // lastAt[k-1]: the last arrival that needed k containers or more.
+  const lastAt: number[] = new Array<number>(times.length).fill(-Infinity);
+  for (let i = 0; i < fn.arrivals.length; i++) {
+    for (let k = 1; k <= levelOf(fn, i); k++) lastAt[k - 1] = Math.max(lastAt[k - 1], fn.arrivals[i]);
+  }
+  let kept = 0;
+  for (let k = 1; k <= times.length; k++) if (nowMs - lastAt[k - 1] < times[k - 1]) kept = k;
+  return kept;
+}
+
+/** The containers each function keeps serving it (its keptContainers most recent ones, busy ones first). */
+function containersKept(
+  view: NodeView,
+  fns: Map<string, FunctionView>,
+  nowMs: number,
+  s: PagurusSettings,
+  removed: ReadonlySet<string> = new Set(),
+): { kept: Set<string>; keeps: Map<string, number> } {
+  const serving = new Map<string, ContainerView[]>();
+  for (const c of view.containers) {
+    if (!isLive(c) || removed.has(c.id) || (c.role !== ContainerRole.EXECUTOR && c.role !== ContainerRole.HELPER) || c.functionName === "") continue;
+    const list = serving.get(c.functionName) ?? [];
+    list.push(c);
+    serving.set(c.functionName, list);
+  }
+  const kept = new Set<string>();
+  const keeps = new Map<string, number>();
+  for (const [name, list] of serving) {
+    list.sort((a, b) => Number(b.inflight > 0) - Number(a.inflight > 0) || b.lastUsedAt - a.lastUsedAt || byId(a, b));
+    const n = keptContainers(fns.get(name), nowMs, s);
+    keeps.set(name, n);
+    for (const c of list.slice(0, n)) kept.add(c.id);
+  }
+  return { kept, keeps };
 }
 
 /**
@@ -161,46 +246,39 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
         c.role === ContainerRole.ZYGOTE ? zygoteKeepAliveMs(c, fns.get(c.formerFunction)?.memoryMb, keepAliveMs) : keepAliveMs,
       );
       const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
-      const zt = new Map<string, number>();
-      const ztOf = (name: string): number => {
-        let t = zt.get(name);
-        if (t === undefined) zt.set(name, (t = zygoteTime(fns.get(name), s)));
-        return t;
-      };
+      const { kept, keeps } = containersKept(view, fns, nowMs, s, removed);
+      const ztOf = (name: string): number => zygoteTime(fns.get(name), s);
 
       // Functions with recent cold starts: the ones waiting for a lender.
       const coldFns = view.functions.filter((f) => recentColdStarts(f, nowMs, keepAliveMs) > 0);
       const candidates = view.containers
-        .filter((c) => (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) && isIdle(c) && !removed.has(c.id) && idleMs(c, nowMs) >= ztOf(c.functionName))
+        .filter(
+          (c) =>
+            (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
+            isIdle(c) &&
+            !removed.has(c.id) &&
+            !kept.has(c.id) &&
+            idleMs(c, nowMs) >= ztOf(c.functionName),
+        )
         .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
         .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       if (candidates.length === 0) return actions;
 
       const lenders = new Map<string, number>();
-      const nonZygotes = new Map<string, number>();
       for (const c of view.containers) {
-        if (!isLive(c) || removed.has(c.id)) continue;
-        if (c.role === ContainerRole.ZYGOTE) {
-          if (c.formerFunction !== "") lenders.set(c.formerFunction, (lenders.get(c.formerFunction) ?? 0) + 1);
-        } else if ((c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER) && c.functionName !== "") {
-          nonZygotes.set(c.functionName, (nonZygotes.get(c.functionName) ?? 0) + 1);
+        if (isLive(c) && !removed.has(c.id) && c.role === ContainerRole.ZYGOTE && c.formerFunction !== "") {
+          lenders.set(c.formerFunction, (lenders.get(c.formerFunction) ?? 0) + 1);
         }
       }
       for (const { c, serves } of candidates) {
         const f = c.functionName;
-        const t = ztOf(f);
         const lent = lenders.get(f) ?? 0;
         if (lent >= s.maxLendersPerFunction) continue;
-        const left = nonZygotes.get(f) ?? 0;
-        const arrivals = fns.get(f)?.arrivals ?? [];
-        const last = arrivals.length > 0 ? arrivals[arrivals.length - 1] : undefined;
-        if (left <= 1 && last !== undefined && nowMs - last < t) continue;
         lenders.set(f, lent + 1);
-        nonZygotes.set(f, left - 1);
         actions.push({
           kind: "become-zygote",
           containerId: c.id,
-          reason: `idle for ${idleMs(c, nowMs)} ms >= zygote time ${t} ms of ${f}; covers ${serves} function(s) with recent cold starts`,
+          reason: `idle for ${idleMs(c, nowMs)} ms >= zygote time ${ztOf(f)} ms of ${f}, which keeps ${keeps.get(f) ?? 0} container(s); covers ${serves} function(s) with recent cold starts`,
         });
       }
       return actions;
@@ -217,6 +295,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     },
     convertForRenter(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
       if (!s.convertOnDemand) return undefined;
+      const { kept } = containersKept(view, functionsByName(view), nowMs, s);
       const serving = new Map<string, number>();
       for (const c of view.containers) {
         if (isLive(c) && (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER)) serving.set(c.functionName, (serving.get(c.functionName) ?? 0) + 1);
@@ -230,8 +309,8 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
             idleMs(c, nowMs) >= s.minZygoteTimeMs &&
             (serving.get(c.functionName) ?? 0) >= 2,
         )
-        .map((c) => ({ c, waste: extraPackages(c.packages, renter.dependencies) }))
-        .sort((a, b) => a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
+        .map((c) => ({ c, kept: kept.has(c.id) ? 1 : 0, waste: extraPackages(c.packages, renter.dependencies) }))
+        .sort((a, b) => a.kept - b.kept || a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
       return ranked[0]?.c.id;
     },
   };

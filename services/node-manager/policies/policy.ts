@@ -32,6 +32,12 @@ export interface FunctionView {
   /** Arrival instants (ms), oldest first, at most the last few hundred. */
   readonly arrivals: readonly number[];
   /**
+   * Parallel to arrivals: how many containers the function's invocations needed at that arrival (those
+   * running, queued or riding a fork, this one included, over its per-container concurrency). An arrival
+   * without an entry counts as needing one.
+   */
+  readonly arrivalLevels: readonly number[];
+  /**
    * Idle times (ms), oldest first: from the moment the function had nothing running to its next arrival
    * ("Serverless in the Wild"'s idle time). At most the last few hundred.
    */
