@@ -349,7 +349,6 @@ export class ContainerPool {
     }
   }
 
-  /** True while an invocation of the function runs or waits here. */
   /** Containers fn's invocations need with one more arrival: those running, queued or riding a fork, over its concurrency. */
   private containersNeeded(fn: RunnableFunction): number {
     let invocations = 1 + this.ridersOf(fn) + (this.queues.get(queueKey(fn.name, fn.digest))?.waiters.length ?? 0);
@@ -357,6 +356,7 @@ export class ContainerPool {
     return Math.ceil(invocations / Math.max(1, fn.maxConcurrency));
   }
 
+  /** True while an invocation of the function runs or waits here. */
   private busy(functionName: string): boolean {
     for (const c of this.containers.values()) if (c.functionName === functionName && c.inflight > 0) return true;
     for (const q of this.queues.values()) if (q.fn.name === functionName && q.waiters.length > 0) return true;
