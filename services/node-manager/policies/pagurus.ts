@@ -198,14 +198,17 @@ function keptContainers(fn: FunctionView | undefined, nowMs: number, s: PagurusS
   return kept;
 }
 
-/** The containers each function keeps serving it (its keptContainers most recent ones, busy ones first). */
+/**
+ * Each function's live executors and helpers (serving, most recent first, busy ones first) and the ones it
+ * keeps serving it (its keptContainers first ones).
+ */
 function containersKept(
   view: NodeView,
   fns: Map<string, FunctionView>,
   nowMs: number,
   s: PagurusSettings,
   removed: ReadonlySet<string> = new Set(),
-): { kept: Set<string>; keeps: Map<string, number> } {
+): { kept: Set<string>; keeps: Map<string, number>; serving: Map<string, ContainerView[]> } {
   const serving = new Map<string, ContainerView[]>();
   for (const c of view.containers) {
     if (!isLive(c) || removed.has(c.id) || (c.role !== ContainerRole.EXECUTOR && c.role !== ContainerRole.HELPER) || c.functionName === "") continue;
@@ -221,7 +224,7 @@ function containersKept(
     keeps.set(name, n);
     for (const c of list.slice(0, n)) kept.add(c.id);
   }
-  return { kept, keeps };
+  return { kept, keeps, serving };
 }
 
 /**
@@ -295,11 +298,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     },
     convertForRenter(renter: FunctionView, candidates: readonly ContainerView[], view: NodeView, nowMs: number): string | undefined {
       if (!s.convertOnDemand) return undefined;
-      const { kept } = containersKept(view, functionsByName(view), nowMs, s);
-      const serving = new Map<string, number>();
-      for (const c of view.containers) {
-        if (isLive(c) && (c.role === ContainerRole.EXECUTOR || c.role === ContainerRole.HELPER)) serving.set(c.functionName, (serving.get(c.functionName) ?? 0) + 1);
-      }
+      const { kept, serving } = containersKept(view, functionsByName(view), nowMs, s);
       const ranked = candidates
         .filter(
           (c) =>
@@ -307,7 +306,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
             c.functionName !== renter.name &&
             isIdle(c) &&
             idleMs(c, nowMs) >= s.minZygoteTimeMs &&
-            (serving.get(c.functionName) ?? 0) >= 2,
+            (serving.get(c.functionName)?.length ?? 0) >= 2,
         )
         .map((c) => ({ c, kept: kept.has(c.id) ? 1 : 0, waste: extraPackages(c.packages, renter.dependencies) }))
         .sort((a, b) => a.kept - b.kept || a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
