@@ -394,7 +394,7 @@ test("pagurus chooses lenders by similarity, waste, not robbing, recency of conv
   t.is(p.chooseLender!(renter, [], v, now), undefined);
 });
 
-test("pagurus converts on demand only a surplus executor idle for the minimum zygote time: fewest extra packages, longest idle, id", (t) => {
+test("pagurus converts on demand only a surplus or unkept executor idle for the minimum zygote time: fewest extra packages, longest idle, id", (t) => {
   const p = createPolicy("pagurus");
   const now = 1_000_000;
   const renter = fn({ name: "r", dependencies: m({ a: "1" }) });
@@ -404,11 +404,18 @@ test("pagurus converts on demand only a surplus executor idle for the minimum zy
   const hIdle = e("h-idle", "h", { a: "1", b: "1" }, now - 5000);
   // h keeps h-busy: h-idle is surplus.
   t.is(p.convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), "h-idle");
-  // h's only container is never taken, nor is one a zygote or a STARTING container stands beside.
-  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle]), now), undefined);
+  // h's only container is not taken while h keeps it (h arrived within its zygote time, the default 60 s
+  // here), nor is one a zygote stands beside; a STARTING container beside it serves h.
+  const hRecent = fn({ name: "h", arrivals: [now - 59_999] });
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle], [hRecent]), now), undefined);
   const zygoteOfH = ctr({ id: "z", role: ZYGOTE, functionName: "", formerFunction: "h" });
-  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, zygoteOfH]), now), undefined);
-  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, { ...hWarm, state: STARTING, inflight: 0 }]), now), "h-idle");
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, zygoteOfH], [hRecent]), now), undefined);
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle, { ...hWarm, state: STARTING, inflight: 0 }], [hRecent]), now), "h-idle");
+  // Once h's last arrival is older than its zygote time, h keeps nothing and its only container goes,
+  // though idle for less than the zygote time (decide() would convert it at 60 s idle).
+  const hOld = fn({ name: "h", arrivals: [now - 60_000] });
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle], [hOld]), now), "h-idle");
+  t.is(p.convertForRenter!(renter, [hIdle], view([hIdle]), now), "h-idle", "a function never seen keeps nothing");
   // Idle for less than the minimum zygote time (1 s): between two invocations of a burst, left alone.
   const justUsed = { ...hIdle, lastUsedAt: now - 999 };
   t.is(p.convertForRenter!(renter, [justUsed], view([hWarm, justUsed]), now), undefined);

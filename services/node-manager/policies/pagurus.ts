@@ -60,8 +60,12 @@
 //
 // convertForRenter(renter, candidates): when the renter would start cold (nothing to lend), an idle executor
 // of another function h that is *surplus* is turned into a zygote on the spot and lent to the renter,
-// instead of waiting out its zygote time. Surplus: h keeps at least one other live executor or helper, so
-// the conversion costs h no warm container; and the candidate has been idle at least minZygoteTimeMs, so a
+// instead of waiting out its zygote time. Surplus: h has at least one other live executor or helper, so
+// the conversion costs h no warm container, or h does not keep this one (h's last arrival is older than
+// its zygote time: by h's own statistics it is not coming back soon, decide() would convert the container
+// anyway once idle for the zygote time, which runs from its last use, and the renter cannot wait for that;
+// the 2-hour replay cold-started functions beside the only, unkept, container of a function that had
+// arrived once 11 s before); and the candidate has been idle at least minZygoteTimeMs, so a
 // container between two invocations of a running burst is left alone. A conversion costs one template
 // start inside a container that exists (less CPU than the container a cold start creates), and the renter's
 // start is a HELPER one whose startup time includes the conversion. Helpers qualify under the same flag as
@@ -306,7 +310,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
             c.functionName !== renter.name &&
             isIdle(c) &&
             idleMs(c, nowMs) >= s.minZygoteTimeMs &&
-            (serving.get(c.functionName)?.length ?? 0) >= 2,
+            (!kept.has(c.id) || (serving.get(c.functionName)?.length ?? 0) >= 2),
         )
         .map((c) => ({ c, kept: kept.has(c.id) ? 1 : 0, waste: extraPackages(c.packages, renter.dependencies) }))
         .sort((a, b) => a.kept - b.kept || a.waste - b.waste || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
