@@ -20,10 +20,12 @@ import { readFunctionDir } from "../client/function-dir.js";
 import { createGrpcJsClient } from "../client/grpc-js.js";
 import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { billedSeconds, type ExecutionInterval } from "./billed-time.js";
+import { fitCpu, type CpuSample } from "./cpu-fit.js";
 import { InvocationStatus, StartKind } from "../gen/faas/common/v1/common_pb.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { TraceStoreService } from "../gen/faas/tracestore/v1/trace_store_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
+import { qualifiedName } from "../services/gateway/tenancy/tenant-names.js";
 import type { CurvePoint } from "../services/balancer/packing/curve.js";
 import { PackingModel, type PackingProfile } from "../services/balancer/packing/packing-model.js";
 import { LAMBDA_X86_USD_PER_GB_SECOND } from "../services/balancer/packing/planner.js";
@@ -66,9 +68,21 @@ export interface BurstResult {
   /** From the records: the slowest COLD start-up (the n-th instance up) and the slowest execution. */
   readonly slowestColdStartupMs: number;
   readonly slowestExecMs: number;
+  /** CPU-seconds this machine's CPUs spent from the first request to the last answer (all processes). */
+  readonly cpuS: number;
+}
+
+/** CPU-seconds this machine's CPUs have spent so far (kernel counters, 10 ms resolution). */
+function machineCpuSeconds(): number {
+  let ms = 0;
+  for (const c of os.cpus()) ms += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return ms / 1000;
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+/** The tenant the burst's meshes run as (LocalMesh's default). */
+const MESH_TENANT = "dev";
 
 /** A benchmark function of the suite (functions/bench) or of the benchmarks (bench/functions). */
 function functionDir(name: string): string {
@@ -98,7 +112,14 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
     const memoryMb = spec.spec!.limits?.memoryMb || 256;
     const payload = new TextEncoder().encode(JSON.stringify({ work: o.work, seed: 7 }));
     if (o.warmFirst) await gateway.invoke({ function: name, payload }, { timeoutMs: 600_000 });
+    // What the machine spends with the mesh idle (its timers, the docker daemon, other processes), to be
+    // taken out of the burst's CPU: half a second of it, measured just before.
+    const idle0 = machineCpuSeconds();
+    const idleT0 = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const idleCpuPerMs = (machineCpuSeconds() - idle0) / (performance.now() - idleT0);
     const sinceUs = BigInt(Date.now()) * 1000n;
+    const cpu0 = machineCpuSeconds();
     const t0 = performance.now();
     const latencies: number[] = [];
     let errors = 0;
@@ -119,6 +140,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
       }),
     );
     const totalMs = performance.now() - t0;
+    const cpuS = Math.max(0, machineCpuSeconds() - cpu0 - idleCpuPerMs * totalMs);
     if (firstError) process.stderr.write(`${policy}: ${errors} of ${o.n} failed; the first: ${firstError}\n`);
     const untilUs = BigInt(Date.now()) * 1000n;
     // Records and container events arrive a little after the answers.
@@ -155,6 +177,7 @@ export async function runBurst(o: BurstOptions, policy: string): Promise<BurstRe
       costUsd: Number((billedGbSeconds * LAMBDA_X86_USD_PER_GB_SECOND).toPrecision(3)),
       slowestColdStartupMs: round(slowestColdStartupMs),
       slowestExecMs: round(slowestExecMs),
+      cpuS: round(cpuS, 3),
     };
   } finally {
     gateway.close();
@@ -233,24 +256,40 @@ const doublings = (max: number) => {
  * invocation each (vanilla), the cap on instances as the containers the whole burst got that way,
  * E(d) as the slowest execution when d run packed in one warm container, and the piece overhead h as
  * what the whole burst billed per invocation (a piece of one) beyond E(1); each the median of --repeat runs.
+ * The CPU model is fitted to every one of those bursts' CPU-seconds (loadgen/cpu-fit.ts); they are this
+ * machine's, the load generator's included, as it shares the cores with the mesh in every burst measured.
  */
 async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   // S at the number of containers that came up (the node may start fewer than asked for: its cap).
   const scaling = new Map<number, number>();
+  // Every burst's CPU, for the planner's CPU model: cold ones (singles, containers started) and warm ones.
+  const cold: CpuSample[] = [];
+  const warm: CpuSample[] = [];
+  const coldRun = async (n: number): Promise<BurstResult> => {
+    const r = await runBurst({ ...o, n }, "vanilla");
+    cold.push({ started: r.containers, pieces: n, invocations: n, cpuS: r.cpuS });
+    process.stderr.write(`  ${n} singles: ${r.containers} started, ${r.cpuS} CPU-s in ${r.totalMs} ms\n`);
+    return r;
+  };
   for (const n of doublings(Math.min(16, o.n))) {
-    const r = await repeated(o, () => runBurst({ ...o, n }, "vanilla"));
+    const r = await repeated(o, () => coldRun(n));
     const up = Math.max(1, r.containers);
     process.stderr.write(`asked for ${n}, ${up} came up: S(${up}) = ${r.slowestColdStartupMs} ms\n`);
     scaling.set(up, Math.max(scaling.get(up) ?? 0, r.slowestColdStartupMs / 1000));
   }
   // The cap: how many containers the whole burst, one invocation each, gets.
-  const whole = await repeated(o, () => runBurst(o, "vanilla"));
+  const whole = await repeated(o, () => coldRun(o.n));
   const maxInstances = whole.containers < o.n ? Math.max(1, whole.containers) : undefined;
   process.stderr.write(`asked for ${o.n}, ${whole.containers} came up\n`);
   const service: CurvePoint[] = [];
   for (const d of doublings(o.concurrency)) {
     // One warm container of degree d first, then d at once: all of them in it.
-    const r = await repeated(o, () => runBurst({ ...o, n: d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) }, warmFirst: true }, "faasbatch"));
+    const r = await repeated(o, async () => {
+      const one = await runBurst({ ...o, n: d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) }, warmFirst: true }, "faasbatch");
+      warm.push({ started: one.containers, pieces: 1, invocations: d, cpuS: one.cpuS });
+      process.stderr.write(`  one piece of ${d}, warm: ${one.containers} started, ${one.cpuS} CPU-s in ${one.totalMs} ms\n`);
+      return one;
+    });
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
@@ -259,11 +298,16 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   const billedPerPiece = whole.billedGbSeconds / memoryGb / Math.max(1, whole.ok);
   const pieceOverhead = Math.max(0, billedPerPiece - service[0].y);
   process.stderr.write(`the burst billed ${round(billedPerPiece * 1000, 2)} ms per invocation against E(1) = ${round(service[0].y * 1000, 2)} ms: h = ${round(pieceOverhead * 1000, 2)} ms\n`);
+  const fitted = fitCpu(warm, cold, os.cpus().length);
+  const cpu = { cores: fitted.cores, instanceS: round(fitted.instanceS, 4), pieceS: round(fitted.pieceS, 6), invocationS: round(fitted.invocationS, 6) };
+  process.stderr.write(`CPU: ${cpu.cores} cores; ${cpu.instanceS} s per instance started, ${round(cpu.pieceS * 1000, 3)} ms per piece, ${round(cpu.invocationS * 1000, 3)} ms per invocation\n`);
   return {
     scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
-    service: { [spec.name]: service },
+    // Under the name the mesh knows it by (LocalMesh's tenant), so that a balancer given the profile finds it.
+    service: { [qualifiedName(MESH_TENANT, spec.name)]: service },
     ...(maxInstances !== undefined && { maxInstances }),
     pieceOverhead: round(pieceOverhead, 6),
+    cpu,
   };
 }
 
@@ -291,6 +335,7 @@ function medianResult(runs: readonly BurstResult[]): BurstResult {
     costUsd: median((r) => r.costUsd),
     slowestColdStartupMs: median((r) => r.slowestColdStartupMs),
     slowestExecMs: median((r) => r.slowestExecMs),
+    cpuS: median((r) => r.cpuS),
   };
 }
 
@@ -298,21 +343,27 @@ function medianResult(runs: readonly BurstResult[]): BurstResult {
 async function sweep(o: BurstOptions): Promise<void> {
   // The planner's choices first, so that the sweep runs them too and each is measured, not neighboured.
   const plans = new Map<string, number>();
+  // With a profile, every run's balancer has it too, so each degree is dispatched as the platform would
+  // dispatch it (on the instances the CPU model asks for, when the profile has one).
+  let env = o.env;
   if (o.packingProfile) {
     const model = PackingModel.fromFile(o.packingProfile);
     const spec = readFunctionDir(functionDir(o.fn)).spec!;
     for (const objective of ["time", "cost", "both"] as const) {
-      const plan = model.plan(spec.name, o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
+      const plan = model.plan(qualifiedName(MESH_TENANT, spec.name), o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
       if ("missing" in plan) throw new Error(plan.missing);
       plans.set(objective, plan.degree);
+      const p = plan.predictions[plan.degree - 1];
+      process.stderr.write(`planner (${objective}): degree ${plan.degree} on ${p.instances} instances, predicted ${round(p.totalS * 1000)} ms, stretch ${round(p.stretch, 2)}\n`);
     }
+    env = { ...env, PACKING_PROFILE: path.resolve(o.packingProfile) };
   }
   const degrees = [...new Set([...o.sweep!, ...plans.values()])].sort((a, b) => a - b);
   const rows: Array<BurstResult & { degree: number }> = [];
   for (const d of degrees) {
     const median = await repeated(o, async (i) => {
       process.stderr.write(`degree ${d}, run ${i + 1} of ${o.repeat ?? 1}: ${o.n} × ${o.fn} ...\n`);
-      const r = await runBurst({ ...o, env: { ...o.env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch");
+      const r = await runBurst({ ...o, env: { ...env, BATCH_PACKING_DEGREE: String(d) } }, "faasbatch");
       process.stderr.write(`  p50 ${r.p50Ms} ms, total ${r.totalMs} ms, ${r.containers} containers, billed ${r.billedGbSeconds} GB·s\n`);
       return r;
     });

@@ -27,7 +27,7 @@ export const balancerSchema = {
   batchMaxQueued: int("BATCH_MAX_QUEUED", 10_000, "Invocations of one function waiting in its dispatch queue at most; beyond, RESOURCE_EXHAUSTED.", { min: 1 }),
   batchPackingDegree: int("BATCH_PACKING_DEGREE", 0, "faasbatch: invocations per container (0: the function's max concurrency); never above the function's max concurrency.", { min: 0 }),
   batchSloMs: int("BATCH_SLO_MS", 1000, "kraken: the latency objective its batch size divides by the function's mean duration.", { min: 1 }),
-  packingProfile: str("PACKING_PROFILE", "", "A packing profile (JSON: measured S(n) and E(d) per function, written by `node dist/loadgen/burst.js --profile FILE`) the planner starts from; empty: it starts from what live batches show."),
+  packingProfile: str("PACKING_PROFILE", "", "A packing profile (JSON: measured S(n), E(d) per function by its qualified name, and the node's CPU model, written by `node dist/loadgen/burst.js --profile FILE`) the planner starts from; empty: it starts from what live batches show. With a CPU model, a batch's pieces go to the instances the planner asks for."),
   packingObjective: oneOf("PACKING_OBJECTIVE", "both", OBJECTIVES, "What the packing planner minimises: time, cost, or both (normalised weighted sum)."),
   packingMetric: oneOf("PACKING_METRIC", "total", METRICS, "The planner's time: the makespan (total), the median or the tail (p99) of the completions."),
   packingUsdPerGbSecond: num("PACKING_USD_PER_GB_S", LAMBDA_X86_USD_PER_GB_SECOND, "Price per GB-second in the cost model (default: AWS Lambda x86).", { min: 0 }),

@@ -36,6 +36,14 @@ interface FunctionDispatch {
   readonly queue: DispatchQueue<Member>;
   timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   timerAt: number;
+  /**
+   * The function's pieces in flight at most, over all its batches: the instances the planner's CPU model
+   * asks for at the degree (the rest wait for a piece to end and take its warm container); undefined: no bound.
+   */
+  instances: number | undefined;
+  piecesInFlight: number;
+  /** Pieces waiting for one in flight to end, oldest first. */
+  readonly waitingPieces: Array<() => void>;
 }
 
 export interface DispatcherOptions {
@@ -101,7 +109,7 @@ export class Dispatcher {
 
   #open(key: string, fn: FunctionRef): FunctionDispatch {
     const setup = this.#setup(fn);
-    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0 };
+    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0, instances: undefined, piecesInFlight: 0, waitingPieces: [] };
     this.#queues.set(key, d);
     this.o.logger.info({ function: fn.name, policy: this.o.policy, ...setup.limits, windowMs: setup.window.currentMs }, "dispatch queue opened");
     return d;
@@ -138,7 +146,7 @@ export class Dispatcher {
 
   #flush(d: FunctionDispatch): void {
     if (this.o.policy === "kraken") d.queue.setLimits(this.#setup(d.fn).limits);
-    if (this.o.policy === "faasbatch" && this.o.inputs.packingDegree === undefined && this.o.packing) this.#planDegree(d);
+    if (this.o.policy === "faasbatch" && this.o.packing) this.#planDegree(d);
     for (const batch of d.queue.take(this.o.clock.now())) void this.#send(d, batch);
     this.#schedule(d);
   }
@@ -150,10 +158,44 @@ export class Dispatcher {
     // Infinity (window-only): the whole batch is one piece, and its container must take any batch whole:
     // no batch outgrows the queue's bound.
     const { perContainer, maxQueued } = d.queue.limits;
-    const served = await Promise.all(batch.pieces.map((piece) => this.#sendPiece(batchId, batch.members.length, piece, Number.isFinite(perContainer) ? perContainer : maxQueued)));
+    const degree = Number.isFinite(perContainer) ? perContainer : maxQueued;
+    const served = await Promise.all(
+      batch.pieces.map(async (piece) => {
+        await this.#pieceSlot(d);
+        try {
+          return await this.#sendPiece(batchId, batch.members.length, piece, degree);
+        } finally {
+          this.#pieceDone(d);
+        }
+      }),
+    );
     // How many containers the node gave the batch's pieces: the cap on instances the planner plans within.
     const containers = new Set(served.flat());
     if (containers.size > 0) this.o.packing?.model.observeInstances(batch.pieces.length, containers.size);
+  }
+
+  /** Resolves when the function has room for one more piece in flight (FIFO among the waiting). */
+  #pieceSlot(d: FunctionDispatch): Promise<void> {
+    if (d.instances === undefined || d.piecesInFlight < d.instances) {
+      d.piecesInFlight++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => d.waitingPieces.push(resolve));
+  }
+
+  /** A piece ended: its slot goes to the oldest waiting piece, or is freed. */
+  #pieceDone(d: FunctionDispatch): void {
+    const next = d.waitingPieces.shift();
+    if (next) next();
+    else d.piecesInFlight--;
+  }
+
+  /** Lets waiting pieces go while the bound (changed, or lifted) leaves room. */
+  #admitWaiting(d: FunctionDispatch): void {
+    while (d.waitingPieces.length > 0 && (d.instances === undefined || d.piecesInFlight < d.instances)) {
+      d.piecesInFlight++;
+      d.waitingPieces.shift()!();
+    }
   }
 
   /** Sends one piece and answers its members; resolves with the containers that served them. */
@@ -216,10 +258,16 @@ export class Dispatcher {
     return seen.map((o) => o.containerId).filter(Boolean);
   }
 
-  /** The planner's degree for the batch about to close (its size now), within the function's concurrency. */
+  /**
+   * The planner's degree for the invocations waiting now (all of them: a burst is cut into batches of at
+   * most maxBatchSize, but it is the burst the degree and the instances are for), within the function's
+   * concurrency, unless BATCH_PACKING_DEGREE fixes it; and with a CPU model, the instances to send the
+   * function's pieces to at that degree.
+   */
   #planDegree(d: FunctionDispatch): void {
-    const m = Math.min(d.queue.length, d.queue.limits.maxBatchSize);
+    const m = d.queue.length;
     if (m === 0) return;
+    const fixed = this.o.inputs.packingDegree !== undefined;
     const limits = this.o.functions.limits(d.fn.name) ?? { memoryMb: d.fn.limits?.memoryMb || 256, maxConcurrency: d.fn.limits?.maxConcurrency || 1 };
     let plan;
     try {
@@ -229,11 +277,15 @@ export class Dispatcher {
       return;
     }
     if ("missing" in plan) return;
-    if (plan.degree !== d.queue.limits.perContainer) {
-      const p = plan.predictions[plan.degree - 1];
-      this.o.logger.info({ function: d.fn.name, invocations: m, degree: plan.degree, objective: plan.objective, metric: plan.metric, predictedS: p.timeS, predictedUsd: p.costUsd }, "packing degree chosen");
+    const degree = fixed ? d.queue.limits.perContainer : plan.degree;
+    const p = plan.predictions[Math.min(degree, plan.predictions.length) - 1];
+    const instances = this.o.packing!.model.cpu ? p.instances : undefined;
+    if (degree !== d.queue.limits.perContainer || instances !== d.instances) {
+      this.o.logger.info({ function: d.fn.name, invocations: m, degree, instances, fixed, objective: plan.objective, metric: plan.metric, predictedS: p.timeS, predictedUsd: p.costUsd }, "packing degree chosen");
     }
-    d.queue.setLimits({ ...d.queue.limits, perContainer: plan.degree });
+    d.instances = instances;
+    this.#admitWaiting(d);
+    d.queue.setLimits({ ...d.queue.limits, perContainer: degree });
   }
 
   /** What a finished piece shows: E(d) per container that ran d of its members, S(n) for the n it started COLD. */
@@ -303,3 +355,4 @@ class MemberSpans {
     this.#routes.delete(m);
   }
 }
+

@@ -11,7 +11,7 @@ import type { BalancerMetrics } from "./metrics.js";
 import type { NodeClients } from "./node-clients.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { PackingModel } from "./packing/packing-model.js";
-import { METRICS, OBJECTIVES, type Metric, type Objective, type PackingSettings } from "./packing/planner.js";
+import { METRICS, OBJECTIVES, type CpuCapacity, type Metric, type Objective, type PackingSettings } from "./packing/planner.js";
 import { fromNode, place } from "./placement.js";
 
 export interface BalancerParts {
@@ -82,11 +82,14 @@ export function balancerService(p: BalancerParts) {
             tailSeconds: x.tailS,
             costUsd: x.costUsd,
             score: x.score,
+            cpuSeconds: x.cpuS,
+            stretch: x.stretch,
           })),
           scaling: p.packing.model.scaling!.points.map((c) => ({ x: c.x, seconds: c.y })),
           service: p.packing.model.service(req.function)!.points.map((c) => ({ x: c.x, seconds: c.y })),
           maxInstances: p.packing.model.maxInstances ?? 0,
           pieceOverheadSeconds: p.packing.model.pieceOverhead ?? 0,
+          cpu: cpuCapacityMessage(p.packing.model.cpu),
         };
       },
 
@@ -140,4 +143,8 @@ export function balancerService(p: BalancerParts) {
         };
       },
     });
+}
+
+function cpuCapacityMessage(c: CpuCapacity | undefined) {
+  return c && { cores: c.cores, instanceSeconds: c.instanceS, pieceSeconds: c.pieceS, invocationSeconds: c.invocationS };
 }

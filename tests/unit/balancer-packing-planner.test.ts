@@ -218,3 +218,37 @@ test("the piece overhead counts in every round when the instances are capped", (
   t.is(planPacking({ ...linear, maxInstances: 4, pieceOverheadS: 0.005 }, { objective: "time" }).degree, 16);
   t.throws(() => planPacking({ ...linear, pieceOverheadS: -1 }), { message: /pieceOverheadS must be a finite time/ });
 });
+
+test("the CPU model: every instance's start-up runs on the shared cores, and the planner asks for fewer instances", (t) => {
+  const capped: PackingProblem = { ...linear, maxInstances: 4 };
+  // Latency alone: 4 pieces of 16 on the 4 instances, all up at 0.1 s, end at 0.26 s.
+  const latencyOnly = planPacking(capped, { objective: "time" });
+  t.true(Math.abs(latencyOnly.predictions[15].totalS - 0.26) < 1e-12);
+  t.is(latencyOnly.predictions[15].instances, 4);
+  t.is(latencyOnly.predictions[15].stretch, 1);
+  t.is(latencyOnly.predictions[15].cpuS, 0);
+  // 2 cores; an instance's start-up takes 0.1 CPU-s, a piece 1 ms, an invocation its 10 ms of work.
+  const cpu = { cores: 2, instanceS: 0.1, pieceS: 0.001, invocationS: 0.01 };
+  const shared: PackingProblem = { ...capped, cpu };
+  // Pieces of 16 on 4 instances: 0.4 + 0.004 + 0.64 CPU-s cannot run on 2 cores in 0.26 s but in 0.522 s,
+  // so every execution stretches by 0.522 / 0.26.
+  const four = completionTimes(shared, 16, 4);
+  t.true(Math.abs(four[four.length - 1] - 0.522) < 1e-12);
+  // On 2 instances: 2 rounds of 0.16 s after 0.1 s = 0.42 s, and the CPU floor (0.2 + 0.004 + 0.64) / 2 = 0.422 s.
+  const at16 = planPacking(shared, { objective: "time" }).predictions[15];
+  t.is(at16.instances, 2);
+  t.true(Math.abs(at16.totalS - 0.422) < 1e-12);
+  t.true(Math.abs(at16.cpuS - 0.844) < 1e-12);
+  t.true(Math.abs(at16.stretch - 0.422 / 0.42) < 1e-12);
+  // The fastest: 2 pieces of 32 on 2 instances (floor 0.421 s, one piece fewer than 16's to pay for);
+  // 1 instance never is (0.74 s of latency), nor are pieces of 1 (64 pieces: floor 0.452 s).
+  const plan = planPacking(shared, { objective: "time" });
+  t.is(plan.degree, 32);
+  t.is(plan.predictions[31].instances, 2);
+  t.true(Math.abs(plan.predictions[31].totalS - 0.421) < 1e-12);
+  t.true(Math.abs(plan.predictions[0].totalS - 0.452) < 1e-12);
+  // Billed time stretches with the executions: each piece of 16 is billed 0.16 s × 0.422 / 0.42.
+  t.true(Math.abs(at16.costUsd - 0.16 * (0.422 / 0.42) * 4 * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+  t.throws(() => planPacking({ ...capped, cpu: { ...cpu, cores: 0 } }), { message: /cpu.cores must be positive/ });
+  t.throws(() => planPacking({ ...capped, cpu: { ...cpu, instanceS: -1 } }), { message: /cpu.instanceS/ });
+});

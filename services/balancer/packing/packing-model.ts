@@ -6,7 +6,7 @@
 // served it met the cluster's cap on instances, which the planner then plans within.
 import * as fs from "node:fs";
 import { MeasuredCurve, type CurvePoint } from "./curve.js";
-import { planPacking, type PackingPlan, type PackingSettings } from "./planner.js";
+import { checkCpuCapacity, planPacking, type CpuCapacity, type PackingPlan, type PackingSettings } from "./planner.js";
 
 export interface PackingProfile {
   /** S(n): seconds to bring up n instances. */
@@ -20,6 +20,11 @@ export interface PackingProfile {
    * invocations, its billed execution per invocation less E(1). Absent: 0 (ProPack's model).
    */
   readonly pieceOverhead?: number;
+  /**
+   * The node's CPU: its cores and the CPU-seconds an instance's start-up, a piece and an invocation took in
+   * the profiling run's bursts. Absent: the CPUs are not modelled (ProPack's model).
+   */
+  readonly cpu?: CpuCapacity;
 }
 
 /** Weight of a live observation against what the curve held at that point. */
@@ -30,6 +35,7 @@ export class PackingModel {
   readonly #service = new Map<string, MeasuredCurve>();
   #maxInstances: number | undefined;
   readonly #pieceOverheadS: number | undefined;
+  readonly #cpu: CpuCapacity | undefined;
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
@@ -40,6 +46,10 @@ export class PackingModel {
     if (profile?.pieceOverhead !== undefined) {
       if (!(Number.isFinite(profile.pieceOverhead) && profile.pieceOverhead >= 0)) throw new RangeError(`a profile's pieceOverhead must be a time ≥ 0 in seconds, got ${profile.pieceOverhead}`);
       this.#pieceOverheadS = profile.pieceOverhead;
+    }
+    if (profile?.cpu) {
+      checkCpuCapacity(profile.cpu);
+      this.#cpu = { cores: profile.cpu.cores, instanceS: profile.cpu.instanceS, pieceS: profile.cpu.pieceS, invocationS: profile.cpu.invocationS };
     }
     for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
   }
@@ -67,6 +77,11 @@ export class PackingModel {
   /** h, the measured piece overhead in seconds; undefined without a profile that has it. */
   get pieceOverhead(): number | undefined {
     return this.#pieceOverheadS;
+  }
+
+  /** The node's CPU as measured by the profile; undefined without one that has it. */
+  get cpu(): CpuCapacity | undefined {
+    return this.#cpu;
   }
 
   service(fn: string): MeasuredCurve | undefined {
@@ -100,6 +115,6 @@ export class PackingModel {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu }, settings);
   }
 }

@@ -12,6 +12,15 @@
 // ProPack has no such term; without it, E(2)/2 = E(64)/64 reads as "2 costs what 64 costs", while in a
 // burst of 500 on 2 cores 250 pieces of 2 cost 1.6x what 8 pieces of 64 do (README, the CPU-bound sweep).
 // Each piece is charged E(d) + h, in time and in cost.
+// The node's CPUs are shared too, and neither term above sees it: bringing an instance up costs the node
+// about a CPU-second (docker, the runtime, the sidecar), taken from the burst's own work on a small node.
+// With the CPU measured (profile: CPU-seconds per instance started, per piece and per invocation, and the
+// cores), a burst cannot end before all of that CPU has run on the cores:
+//   floor(d) = (I·c_instance + K·c_piece + m·c_invocation) / cores
+// When the latency model's makespan is shorter, every execution shares the cores with the rest, and
+// completions and billed time stretch by floor / makespan. On 2 cores this is what the latency model
+// missed: a CPU-bound burst of 500 in pieces of 32 brought up 5 containers and ended after 3.3 s, in
+// pieces of 64 4 containers and 2.6 s, while E(32)/32 = E(64)/64 made the two alike to the planner.
 // The time is computed per instance, which ProPack's formula rounds: instance k is up at S(k) and
 // completes its d_k invocations at S(k) + E(d_k), the last one holding only what is left (m - (K-1)d),
 // so the makespan ("total") is the latest of those, equal to E(d) + S(K) when d divides m. The median
@@ -44,6 +53,19 @@ export interface PackingProblem {
   readonly maxInstances?: number;
   /** h, seconds each piece costs beyond E(d) in a burst (measured); undefined: 0, ProPack's model. */
   readonly pieceOverheadS?: number;
+  /** The CPU the burst shares (measured); undefined: unbounded, ProPack's model. */
+  readonly cpu?: CpuCapacity;
+}
+
+/** What a burst costs the node's CPUs, in CPU-seconds, and the CPUs it has. */
+export interface CpuCapacity {
+  readonly cores: number;
+  /** Bringing up one instance. */
+  readonly instanceS: number;
+  /** One piece, beyond its invocations: its dispatch, its stream, its run's set-up. */
+  readonly pieceS: number;
+  /** One invocation: the function's work and its way through the platform. */
+  readonly invocationS: number;
 }
 
 export interface PackingSettings {
@@ -76,6 +98,10 @@ export interface DegreePrediction {
   readonly serviceS: number;
   /** E(d) + h: what one piece holds its instance for, and is billed for. */
   readonly pieceS: number;
+  /** CPU-seconds the burst takes (0 without a CPU model). */
+  readonly cpuS: number;
+  /** How much the shared CPUs stretch every execution: max(1, cpuS / cores / the latency makespan). */
+  readonly stretch: number;
   /** Completion of the last invocation (the makespan). */
   readonly totalS: number;
   readonly medianS: number;
@@ -95,11 +121,35 @@ export interface PackingPlan {
   readonly predictions: readonly DegreePrediction[];
 }
 
-/** The completion time of every invocation, ascending, when packed d per instance. */
-export function completionTimes(problem: PackingProblem, degree: number): Float64Array {
+/** CPU-seconds a burst packed d per instance on n instances takes; 0 without a CPU model. */
+export function cpuSeconds(problem: PackingProblem, degree: number, instances: number): number {
+  const c = problem.cpu;
+  if (!c) return 0;
+  return instances * c.instanceS + Math.ceil(problem.invocations / degree) * c.pieceS + problem.invocations * c.invocationS;
+}
+
+/**
+ * The completion time of every invocation, ascending, when packed d per instance on n instances (default:
+ * as many as there are pieces, within the cap): the latency model's, stretched when the CPU-seconds cannot
+ * run on the cores by its makespan.
+ */
+export function completionTimes(problem: PackingProblem, degree: number, instances = mostInstances(problem, degree)): Float64Array {
+  const out = latencyCompletions(problem, degree, instances);
+  const stretch = stretchOf(problem, degree, instances, out[out.length - 1]);
+  if (stretch > 1) for (let i = 0; i < out.length; i++) out[i] *= stretch;
+  return out;
+}
+
+function stretchOf(problem: PackingProblem, degree: number, instances: number, latencyMakespanS: number): number {
+  if (!problem.cpu) return 1;
+  const floorS = cpuSeconds(problem, degree, instances) / problem.cpu.cores;
+  return latencyMakespanS > 0 ? Math.max(1, floorS / latencyMakespanS) : 1;
+}
+
+/** ProPack's completions (with rounds over the instances and the piece overhead), the CPUs unbounded. */
+function latencyCompletions(problem: PackingProblem, degree: number, instances: number): Float64Array {
   const { invocations: m, scaling, service } = problem;
   const pieces = Math.ceil(m / degree);
-  const instances = instancesFor(problem, pieces);
   const h = problem.pieceOverheadS ?? 0;
   const full = service.at(degree) + h;
   const out = new Float64Array(m);
@@ -112,22 +162,52 @@ export function completionTimes(problem: PackingProblem, degree: number): Float6
   return out.sort();
 }
 
-function instancesFor(problem: PackingProblem, pieces: number): number {
-  return Math.min(pieces, problem.maxInstances ?? Infinity);
+/** One instance per piece, within the measured cap: ProPack's (and the node's own) scale-up. */
+function mostInstances(problem: PackingProblem, degree: number): number {
+  return Math.min(Math.ceil(problem.invocations / degree), problem.maxInstances ?? Infinity);
 }
 
+/**
+ * The instances worth asking for at degree d. Without a CPU model, as many as there are pieces (within the
+ * cap): more instances only ever shorten the latency model's makespan. With one, each instance costs its
+ * start-up on the shared cores, and fewer, each serving more rounds of pieces, can end the burst sooner:
+ * the count with the shortest time by the settings' metric (the fewest on a tie). Candidates: every count
+ * up to 32, then doublings, and the most.
+ */
+function instanceCandidates(problem: PackingProblem, degree: number): number[] {
+  const most = mostInstances(problem, degree);
+  if (!problem.cpu) return [most];
+  const out: number[] = [];
+  for (let n = 1; n <= Math.min(most, 32); n++) out.push(n);
+  for (let n = 64; n < most; n *= 2) out.push(n);
+  if (most > 32) out.push(most);
+  return out;
+}
+
+/** The prediction at degree d on the instances that finish soonest (instanceCandidates). */
 export function predict(problem: PackingProblem, degree: number, settings: PackingSettings = DEFAULT_PACKING_SETTINGS): Omit<DegreePrediction, "score"> {
+  let best: Omit<DegreePrediction, "score"> | undefined;
+  for (const n of instanceCandidates(problem, degree)) {
+    const p = predictOn(problem, degree, n, settings);
+    if (!best || p.timeS < best.timeS) best = p;
+  }
+  return best!;
+}
+
+function predictOn(problem: PackingProblem, degree: number, instances: number, settings: PackingSettings): Omit<DegreePrediction, "score"> {
   const pieces = Math.ceil(problem.invocations / degree);
-  const instances = instancesFor(problem, pieces);
   const serviceS = problem.service.at(degree);
   const pieceS = serviceS + (problem.pieceOverheadS ?? 0);
-  const done = completionTimes(problem, degree);
+  const done = latencyCompletions(problem, degree, instances);
+  const stretch = stretchOf(problem, degree, instances, done[done.length - 1]);
+  if (stretch > 1) for (let i = 0; i < done.length; i++) done[i] *= stretch;
   const totalS = done[done.length - 1];
   const medianS = nearestRank(done, 50);
   const tailS = nearestRank(done, settings.tailPercentile);
   const timeS = settings.metric === "total" ? totalS : settings.metric === "median" ? medianS : tailS;
-  const costUsd = pieceS * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
-  return { degree, pieces, instances, serviceS, pieceS, totalS, medianS, tailS, timeS, costUsd };
+  // Every piece is billed for its time on its instance, which the shared CPUs stretch.
+  const costUsd = pieceS * stretch * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
+  return { degree, pieces, instances, serviceS, pieceS, cpuS: cpuSeconds(problem, degree, instances), stretch, totalS, medianS, tailS, timeS, costUsd };
 }
 
 /** Predicts every degree in 1..maxDegree and picks the one the objective prefers. */
@@ -169,6 +249,14 @@ function checkProblem(p: PackingProblem): void {
   if (!(p.memoryMb > 0)) throw new RangeError(`memoryMb must be positive, got ${p.memoryMb}`);
   if (p.maxInstances !== undefined && !(Number.isInteger(p.maxInstances) && p.maxInstances >= 1)) throw new RangeError(`maxInstances must be a positive integer, got ${p.maxInstances}`);
   if (p.pieceOverheadS !== undefined && !(Number.isFinite(p.pieceOverheadS) && p.pieceOverheadS >= 0)) throw new RangeError(`pieceOverheadS must be a finite time ≥ 0, got ${p.pieceOverheadS}`);
+  if (p.cpu) checkCpuCapacity(p.cpu);
+}
+
+export function checkCpuCapacity(c: CpuCapacity): void {
+  if (!(Number.isFinite(c.cores) && c.cores > 0)) throw new RangeError(`cpu.cores must be positive, got ${c.cores}`);
+  for (const k of ["instanceS", "pieceS", "invocationS"] as const) {
+    if (!(Number.isFinite(c[k]) && c[k] >= 0)) throw new RangeError(`cpu.${k} must be a finite CPU time ≥ 0, got ${c[k]}`);
+  }
 }
 
 function checkSettings(s: PackingSettings): void {
