@@ -293,6 +293,13 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     process.stderr.write(`E(${d}) = ${r.slowestExecMs} ms\n`);
     service.push({ x: d, y: r.slowestExecMs / 1000 });
   }
+  // R(d): four pieces of d back to back on one warm instance; a quarter of the burst each.
+  const roundTimes: CurvePoint[] = [];
+  for (const d of doublings(o.concurrency)) {
+    const r = await repeated(o, () => runBurst({ ...o, n: 4 * d, env: { ...o.env, BATCH_PACKING_DEGREE: String(d), BATCH_PACKING_INSTANCES: "1" }, warmFirst: true }, "faasbatch"));
+    process.stderr.write(`R(${d}) = ${round(r.totalMs / 4)} ms (${r.containers} started)\n`);
+    roundTimes.push({ x: d, y: r.totalMs / 4 / 1000 });
+  }
   const spec = readFunctionDir(functionDir(o.fn)).spec!;
   const memoryGb = (spec.limits?.memoryMb || 256) / 1024;
   const billedPerPiece = whole.billedGbSeconds / memoryGb / Math.max(1, whole.ok);
@@ -305,6 +312,7 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
     scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
     // Under the name the mesh knows it by (LocalMesh's tenant), so that a balancer given the profile finds it.
     service: { [qualifiedName(MESH_TENANT, spec.name)]: service },
+    round: { [qualifiedName(MESH_TENANT, spec.name)]: roundTimes },
     ...(maxInstances !== undefined && { maxInstances }),
     pieceOverhead: round(pieceOverhead, 6),
     cpu,

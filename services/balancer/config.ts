@@ -26,6 +26,7 @@ export const balancerSchema = {
   batchMaxSize: int("BATCH_MAX_SIZE", 64, "faasbatch: members of one batch at most.", { min: 1 }),
   batchMaxQueued: int("BATCH_MAX_QUEUED", 10_000, "Invocations of one function waiting in its dispatch queue at most; beyond, RESOURCE_EXHAUSTED.", { min: 1 }),
   batchPackingDegree: int("BATCH_PACKING_DEGREE", 0, "faasbatch: invocations per container (0: the function's max concurrency); never above the function's max concurrency.", { min: 0 }),
+  batchPackingInstances: int("BATCH_PACKING_INSTANCES", 0, "faasbatch: a function's pieces in flight at most (0: as many as the planner's CPU model asks for, unbounded without one).", { min: 0 }),
   batchSloMs: int("BATCH_SLO_MS", 1000, "kraken: the latency objective its batch size divides by the function's mean duration.", { min: 1 }),
   packingProfile: str("PACKING_PROFILE", "", "A packing profile (JSON: measured S(n), E(d) per function by its qualified name, and the node's CPU model, written by `node dist/loadgen/burst.js --profile FILE`) the planner starts from; empty: it starts from what live batches show. With a CPU model, a batch's pieces go to the instances the planner asks for."),
   packingObjective: oneOf("PACKING_OBJECTIVE", "both", OBJECTIVES, "What the packing planner minimises: time, cost, or both (normalised weighted sum)."),

@@ -109,7 +109,7 @@ export class Dispatcher {
 
   #open(key: string, fn: FunctionRef): FunctionDispatch {
     const setup = this.#setup(fn);
-    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0, instances: undefined, piecesInFlight: 0, waitingPieces: [] };
+    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0, instances: this.o.policy === "faasbatch" ? this.o.inputs.packingInstances : undefined, piecesInFlight: 0, waitingPieces: [] };
     this.#queues.set(key, d);
     this.o.logger.info({ function: fn.name, policy: this.o.policy, ...setup.limits, windowMs: setup.window.currentMs }, "dispatch queue opened");
     return d;
@@ -279,7 +279,7 @@ export class Dispatcher {
     if ("missing" in plan) return;
     const degree = fixed ? d.queue.limits.perContainer : plan.degree;
     const p = plan.predictions[Math.min(degree, plan.predictions.length) - 1];
-    const instances = this.o.packing!.model.cpu ? p.instances : undefined;
+    const instances = this.o.inputs.packingInstances ?? (this.o.packing!.model.cpu ? p.instances : undefined);
     if (degree !== d.queue.limits.perContainer || instances !== d.instances) {
       this.o.logger.info({ function: d.fn.name, invocations: m, degree, instances, fixed, objective: plan.objective, metric: plan.metric, predictedS: p.timeS, predictedUsd: p.costUsd }, "packing degree chosen");
     }

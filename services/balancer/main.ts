@@ -73,6 +73,7 @@ runService("balancer", async (logger) => {
             maxBatchSize: cfg.batchMaxSize,
             maxQueued: cfg.batchMaxQueued,
             packingDegree: cfg.batchPackingDegree || undefined,
+            packingInstances: cfg.batchPackingInstances || undefined,
             sloMs: cfg.batchSloMs,
           },
           clock: systemClock,

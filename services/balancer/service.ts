@@ -90,6 +90,7 @@ export function balancerService(p: BalancerParts) {
           maxInstances: p.packing.model.maxInstances ?? 0,
           pieceOverheadSeconds: p.packing.model.pieceOverhead ?? 0,
           cpu: cpuCapacityMessage(p.packing.model.cpu),
+          round: (p.packing.model.round(req.function)?.points ?? []).map((c) => ({ x: c.x, seconds: c.y })),
         };
       },
 

@@ -71,3 +71,22 @@ test("a profile's piece overhead reaches the plan; a negative one is refused", (
   t.is(new PackingModel({ ...profile, pieceOverhead: 0.005 }).pieceOverhead, 0.005);
   t.throws(() => new PackingModel({ ...profile, pieceOverhead: -0.001 }), { message: /pieceOverhead must be a time ≥ 0/ });
 });
+
+test("a profile's CPU model and R(d) reach the plan: the instances, the CPU-seconds, the rounds' pace", (t) => {
+  const profile = { scaling: [{ x: 1, y: 0.1 }], service: { f: [{ x: 1, y: 0.01 }, { x: 64, y: 0.64 }] }, maxInstances: 4 };
+  const cpu = { cores: 2, instanceS: 0.1, pieceS: 0.001, invocationS: 0.01 };
+  const model = new PackingModel({ ...profile, cpu, round: { f: [{ x: 1, y: 0.03 }, { x: 64, y: 0.66 }] } });
+  t.deepEqual(model.cpu, cpu);
+  t.is(model.round("f")?.at(16), 0.03 + (0.63 * 15) / 63);
+  t.is(model.round("g"), undefined);
+  const plan = model.plan("f", 64, 1024, 64, { objective: "time" });
+  if ("missing" in plan) return t.fail("the plan has what it needs");
+  const at16 = plan.predictions[15];
+  t.true(at16.cpuS > 0, "CPU-seconds predicted");
+  t.true(at16.instances >= 1 && at16.instances <= 4);
+  const plain = new PackingModel(profile).plan("f", 64, 1024, 64, { objective: "time" });
+  if ("missing" in plain) return t.fail("the plan has what it needs");
+  t.is(plain.predictions[15].instances, 4, "without a CPU model: one instance per piece within the cap");
+  t.is(plain.predictions[15].cpuS, 0);
+  t.throws(() => new PackingModel({ ...profile, cpu: { ...cpu, invocationS: Number.NaN } }), { message: /cpu.invocationS/ });
+});

@@ -252,3 +252,20 @@ test("the CPU model: every instance's start-up runs on the shared cores, and the
   t.throws(() => planPacking({ ...capped, cpu: { ...cpu, cores: 0 } }), { message: /cpu.cores must be positive/ });
   t.throws(() => planPacking({ ...capped, cpu: { ...cpu, instanceS: -1 } }), { message: /cpu.instanceS/ });
 });
+
+test("R(d), a piece's time in a burst, paces the rounds when measured, the last piece's own size included", (t) => {
+  const round = curve((d) => 0.01 * d + 0.02, [1, 64]);
+  const last = (xs: Float64Array) => xs[xs.length - 1];
+  const measured: PackingProblem = { ...linear, maxInstances: 4, round };
+  // One round of 4 pieces of 16: up at 0.1 s, then R(16) = 0.18 s.
+  t.true(Math.abs(last(completionTimes(measured, 16, 4)) - 0.28) < 1e-12);
+  // Two rounds on 2 instances: 0.1 + 2 R(16).
+  t.true(Math.abs(last(completionTimes(measured, 16, 2)) - 0.46) < 1e-12);
+  // Pieces of 48 and 16 on 2 instances: the longer one, 0.1 + R(48).
+  t.true(Math.abs(last(completionTimes(measured, 48, 2)) - 0.6) < 1e-12);
+  // Without R(d): E(d) + h alone, 0.1 + 0.16 + 0.005 for one round of 16.
+  t.true(Math.abs(last(completionTimes({ ...linear, maxInstances: 4, pieceOverheadS: 0.005 }, 16, 4)) - 0.265) < 1e-12);
+  // Billing stays E(d) + h: R(d) holds the dispatch, which no instance is billed for.
+  const plan = planPacking({ ...measured, pieceOverheadS: 0.005 }, { objective: "cost" });
+  t.is(plan.predictions[15].pieceS, 0.16 + 0.005);
+});

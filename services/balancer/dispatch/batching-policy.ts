@@ -21,6 +21,8 @@ export interface BatchingInputs {
   readonly containerConcurrency: number;
   /** The planner's packing degree; absent: the container's concurrency. */
   readonly packingDegree?: number;
+  /** faasbatch: a function's pieces in flight at most, fixed; absent: the planner's instances, or unbounded. */
+  readonly packingInstances?: number;
   /** kraken: the function's latency objective and its mean duration so far, ms. */
   readonly sloMs?: number;
   readonly meanDurationMs?: number;

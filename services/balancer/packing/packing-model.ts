@@ -25,6 +25,8 @@ export interface PackingProfile {
    * the profiling run's bursts. Absent: the CPUs are not modelled (ProPack's model).
    */
   readonly cpu?: CpuCapacity;
+  /** R(d) per function name: seconds from one piece of d to the next on one instance in a burst. */
+  readonly round?: Readonly<Record<string, readonly CurvePoint[]>>;
 }
 
 /** Weight of a live observation against what the curve held at that point. */
@@ -36,6 +38,7 @@ export class PackingModel {
   #maxInstances: number | undefined;
   readonly #pieceOverheadS: number | undefined;
   readonly #cpu: CpuCapacity | undefined;
+  readonly #round = new Map<string, MeasuredCurve>();
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
@@ -51,6 +54,7 @@ export class PackingModel {
       checkCpuCapacity(profile.cpu);
       this.#cpu = { cores: profile.cpu.cores, instanceS: profile.cpu.instanceS, pieceS: profile.cpu.pieceS, invocationS: profile.cpu.invocationS };
     }
+    for (const [name, points] of Object.entries(profile?.round ?? {})) if (points.length) this.#round.set(name, new MeasuredCurve(points));
     for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
   }
 
@@ -84,6 +88,11 @@ export class PackingModel {
     return this.#cpu;
   }
 
+  /** R(d) of fn as the profile measured it; undefined without one. */
+  round(fn: string): MeasuredCurve | undefined {
+    return this.#round.get(fn);
+  }
+
   service(fn: string): MeasuredCurve | undefined {
     return this.#service.get(fn);
   }
@@ -115,6 +124,6 @@ export class PackingModel {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn) }, settings);
   }
 }

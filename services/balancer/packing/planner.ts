@@ -55,6 +55,11 @@ export interface PackingProblem {
   readonly pieceOverheadS?: number;
   /** The CPU the burst shares (measured); undefined: unbounded, ProPack's model. */
   readonly cpu?: CpuCapacity;
+  /**
+   * R(d), seconds from one piece of d to the next on one instance in a burst (measured: its dispatch, its
+   * run among the burst's other work, its answers); undefined: E(d) + h, the piece alone.
+   */
+  readonly round?: MeasuredCurve;
 }
 
 /** What a burst costs the node's CPUs, in CPU-seconds, and the CPUs it has. */
@@ -151,12 +156,13 @@ function latencyCompletions(problem: PackingProblem, degree: number, instances: 
   const { invocations: m, scaling, service } = problem;
   const pieces = Math.ceil(m / degree);
   const h = problem.pieceOverheadS ?? 0;
-  const full = service.at(degree) + h;
+  const pieceTime = (d: number) => (problem.round ? problem.round.at(d) : service.at(d) + h);
+  const full = pieceTime(degree);
   const out = new Float64Array(m);
   let i = 0;
   for (let p = 0; p < pieces; p++) {
     const packed = Math.min(degree, m - p * degree);
-    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + service.at(packed) + h;
+    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + pieceTime(packed);
     for (let j = 0; j < packed; j++) out[i++] = done;
   }
   return out.sort();
