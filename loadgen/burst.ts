@@ -29,6 +29,7 @@ import { qualifiedName } from "../services/gateway/tenancy/tenant-names.js";
 import type { CurvePoint } from "../services/balancer/packing/curve.js";
 import { PackingModel, type PackingProfile } from "../services/balancer/packing/packing-model.js";
 import { LAMBDA_X86_USD_PER_GB_SECOND } from "../services/balancer/packing/planner.js";
+import { DEFAULT_BATCH_MAX_SIZE } from "../services/balancer/dispatch/batching-policy.js";
 
 export interface BurstOptions {
   readonly fn: string;
@@ -358,7 +359,8 @@ async function sweep(o: BurstOptions): Promise<void> {
     const model = PackingModel.fromFile(o.packingProfile);
     const spec = readFunctionDir(functionDir(o.fn)).spec!;
     for (const objective of ["time", "cost", "both"] as const) {
-      const plan = model.plan(qualifiedName(MESH_TENANT, spec.name), o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective });
+      const batchSize = Number(o.env.BATCH_MAX_SIZE ?? DEFAULT_BATCH_MAX_SIZE);
+      const plan = model.plan(qualifiedName(MESH_TENANT, spec.name), o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective }, batchSize);
       if ("missing" in plan) throw new Error(plan.missing);
       plans.set(objective, plan.degree);
       const p = plan.predictions[plan.degree - 1];

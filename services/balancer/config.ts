@@ -1,7 +1,7 @@
 import { internalSecretFileSetting, internalSecretFor, internalSecretSetting } from "../../common/internal-auth.js";
 import { int, loadConfig, num, oneOf, port, str } from "../../common/config.js";
 import { LAMBDA_X86_USD_PER_GB_SECOND, METRICS, OBJECTIVES } from "./packing/planner.js";
-import { BATCHING_POLICIES } from "./dispatch/batching-policy.js";
+import { BATCHING_POLICIES, DEFAULT_BATCH_MAX_SIZE } from "./dispatch/batching-policy.js";
 
 const BATCHING_MODES = ["off", ...BATCHING_POLICIES] as const;
 
@@ -23,7 +23,7 @@ export const balancerSchema = {
   batchWindowStepMs: int("BATCH_WINDOW_STEP_MS", 2, "faasbatch: the adaptive window's first width and smallest non-zero width.", { min: 1 }),
   batchWindowMaxMs: int("BATCH_WINDOW_MAX_MS", 50, "faasbatch: the adaptive window's widest.", { min: 1 }),
   batchIdleResetMs: int("BATCH_IDLE_RESET_MS", 1000, "faasbatch: after this long without an arrival the adaptive window is zero.", { min: 1 }),
-  batchMaxSize: int("BATCH_MAX_SIZE", 64, "faasbatch: members of one batch at most.", { min: 1 }),
+  batchMaxSize: int("BATCH_MAX_SIZE", DEFAULT_BATCH_MAX_SIZE, "faasbatch: members of one batch at most.", { min: 1 }),
   batchMaxQueued: int("BATCH_MAX_QUEUED", 10_000, "Invocations of one function waiting in its dispatch queue at most; beyond, RESOURCE_EXHAUSTED.", { min: 1 }),
   batchPackingDegree: int("BATCH_PACKING_DEGREE", 0, "faasbatch: invocations per container (0: the function's max concurrency); never above the function's max concurrency.", { min: 0 }),
   batchPackingInstances: int("BATCH_PACKING_INSTANCES", 0, "faasbatch: a function's pieces in flight at most (0: as many as the planner's CPU model asks for, unbounded without one).", { min: 0 }),

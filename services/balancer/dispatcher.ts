@@ -42,6 +42,8 @@ interface FunctionDispatch {
    */
   instances: number | undefined;
   piecesInFlight: number;
+  /** Members sent in pieces not yet ended (in flight or waiting for a slot): the backlog beyond the queue. */
+  membersOutstanding: number;
   /** Pieces waiting for one in flight to end, oldest first. */
   readonly waitingPieces: Array<() => void>;
 }
@@ -109,7 +111,7 @@ export class Dispatcher {
 
   #open(key: string, fn: FunctionRef): FunctionDispatch {
     const setup = this.#setup(fn);
-    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0, instances: this.o.policy === "faasbatch" ? this.o.inputs.packingInstances : undefined, piecesInFlight: 0, waitingPieces: [] };
+    const d: FunctionDispatch = { fn, queue: new DispatchQueue<Member>(setup.window, setup.limits), timer: undefined, timerAt: 0, instances: this.o.policy === "faasbatch" ? this.o.inputs.packingInstances : undefined, piecesInFlight: 0, membersOutstanding: 0, waitingPieces: [] };
     this.#queues.set(key, d);
     this.o.logger.info({ function: fn.name, policy: this.o.policy, ...setup.limits, windowMs: setup.window.currentMs }, "dispatch queue opened");
     return d;
@@ -159,12 +161,14 @@ export class Dispatcher {
     // no batch outgrows the queue's bound.
     const { perContainer, maxQueued } = d.queue.limits;
     const degree = Number.isFinite(perContainer) ? perContainer : maxQueued;
+    d.membersOutstanding += batch.members.length;
     const served = await Promise.all(
       batch.pieces.map(async (piece) => {
         await this.#pieceSlot(d);
         try {
           return await this.#sendPiece(batchId, batch.members.length, piece, degree);
         } finally {
+          d.membersOutstanding -= piece.length;
           this.#pieceDone(d);
         }
       }),
@@ -259,19 +263,20 @@ export class Dispatcher {
   }
 
   /**
-   * The planner's degree for the invocations waiting now (all of them: a burst is cut into batches of at
-   * most maxBatchSize, but it is the burst the degree and the instances are for), within the function's
-   * concurrency, unless BATCH_PACKING_DEGREE fixes it; and with a CPU model, the instances to send the
-   * function's pieces to at that degree.
+   * The planner's degree for the function's backlog (queued, and sent in pieces not yet ended: a burst is
+   * cut into batches of at most maxBatchSize and flushed batch by batch, but it is the whole burst the
+   * degree and the instances are for), within the function's concurrency, unless BATCH_PACKING_DEGREE
+   * fixes it; and with a CPU model, the instances to send the function's pieces to at that degree.
    */
   #planDegree(d: FunctionDispatch): void {
-    const m = d.queue.length;
-    if (m === 0) return;
+    const m = d.queue.length + d.membersOutstanding;
+    if (d.queue.length === 0) return;
     const fixed = this.o.inputs.packingDegree !== undefined;
     const limits = this.o.functions.limits(d.fn.name) ?? { memoryMb: d.fn.limits?.memoryMb || 256, maxConcurrency: d.fn.limits?.maxConcurrency || 1 };
     let plan;
     try {
-      plan = this.o.packing!.model.plan(d.fn.name, m, limits.memoryMb, limits.maxConcurrency, this.o.packing!.settings);
+      const { maxBatchSize } = d.queue.limits;
+      plan = this.o.packing!.model.plan(d.fn.name, m, limits.memoryMb, limits.maxConcurrency, this.o.packing!.settings, Number.isFinite(maxBatchSize) ? maxBatchSize : undefined);
     } catch (err) {
       this.o.logger.warn({ function: d.fn.name, err: (err as Error).message }, "packing plan failed; the degree stays");
       return;

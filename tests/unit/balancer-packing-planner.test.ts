@@ -2,7 +2,7 @@
 // measured-curve arithmetic it stands on.
 import test from "ava";
 import { MeasuredCurve } from "../../services/balancer/packing/curve.js";
-import { completionTimes, LAMBDA_X86_USD_PER_GB_SECOND, planPacking, type PackingProblem } from "../../services/balancer/packing/planner.js";
+import { completionTimes, LAMBDA_X86_USD_PER_GB_SECOND, pieceSizes, planPacking, type PackingProblem } from "../../services/balancer/packing/planner.js";
 
 const curve = (f: (x: number) => number, xs: readonly number[]) => new MeasuredCurve(xs.map((x) => ({ x, y: f(x) })));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -268,4 +268,21 @@ test("R(d), a piece's time in a burst, paces the rounds when measured, the last 
   // Billing stays E(d) + h: R(d) holds the dispatch, which no instance is billed for.
   const plan = planPacking({ ...measured, pieceOverheadS: 0.005 }, { objective: "cost" });
   t.is(plan.predictions[15].pieceS, 0.16 + 0.005);
+});
+
+test("the dispatch's batch bound cuts the invocations first: a degree that does not divide it leaves a small piece per batch", (t) => {
+  const burst: PackingProblem = { ...linear, invocations: 500, maxDegree: 64 };
+  t.is(pieceSizes(burst, 63).length, 8, "one batch: 7 of 63 and one of 59");
+  const batched: PackingProblem = { ...burst, batchSize: 64 };
+  const at63 = pieceSizes(batched, 63);
+  t.is(at63.length, 15, "7 batches of 64 as 63 + 1, and 52");
+  t.deepEqual(at63.slice(0, 2), [63, 1]);
+  t.is(at63[14], 52);
+  t.deepEqual(pieceSizes(batched, 64), [64, 64, 64, 64, 64, 64, 64, 52]);
+  t.is(pieceSizes(batched, 32).length, 16);
+  // On 4 instances (S = 0.1 s, E(d) = 0.01 d): at 63 the small pieces take rounds of their own.
+  const done = completionTimes({ ...batched, maxInstances: 4 }, 63, 4);
+  // Instance 1 takes pieces 0, 4, 8, 12: 63, 63, 63, 63 → 0.1 + 4 · 0.63.
+  t.true(Math.abs(done[done.length - 1] - (0.1 + 4 * 0.63)) < 1e-9);
+  t.throws(() => planPacking({ ...burst, batchSize: 0 }), { message: /batchSize must be a positive integer/ });
 });

@@ -9,6 +9,9 @@ import { AdaptiveWindow, FixedWindow, type AdaptiveWindowSettings, type BatchWin
 import type { DispatchLimits } from "./dispatch-queue.js";
 
 export const BATCHING_POLICIES = ["vanilla", "window-only", "kraken", "faasbatch"] as const;
+
+/** faasbatch's batch bound unless BATCH_MAX_SIZE says otherwise. */
+export const DEFAULT_BATCH_MAX_SIZE = 64;
 export type BatchingPolicyName = (typeof BATCHING_POLICIES)[number];
 
 export interface BatchingInputs {

@@ -120,10 +120,11 @@ export class PackingModel {
   }
 
   /** The plan for m invocations of fn, or why there is none yet. */
-  plan(fn: string, invocations: number, memoryMb: number, maxDegree: number, settings: Partial<PackingSettings> = {}): PackingPlan | { missing: string } {
+  /** batchSize: the dispatch's batch bound, which cuts the invocations before the degree does (undefined: none). */
+  plan(fn: string, invocations: number, memoryMb: number, maxDegree: number, settings: Partial<PackingSettings> = {}, batchSize?: number): PackingPlan | { missing: string } {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn) }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn), batchSize }, settings);
   }
 }

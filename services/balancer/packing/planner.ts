@@ -56,6 +56,12 @@ export interface PackingProblem {
   /** The CPU the burst shares (measured); undefined: unbounded, ProPack's model. */
   readonly cpu?: CpuCapacity;
   /**
+   * The dispatch's batch bound (BATCH_MAX_SIZE): the invocations are cut into batches of at most this many
+   * first, and each batch into pieces of d, so a degree that does not divide it leaves a small piece per
+   * batch (500 at 63 with batches of 64: 15 pieces, not 8). Undefined: one batch.
+   */
+  readonly batchSize?: number;
+  /**
    * R(d), seconds from one piece of d to the next on one instance in a burst (measured: its dispatch, its
    * run among the burst's other work, its answers); undefined: E(d) + h, the piece alone.
    */
@@ -126,11 +132,21 @@ export interface PackingPlan {
   readonly predictions: readonly DegreePrediction[];
 }
 
+/** The sizes of the pieces the invocations are cut into at degree d, in dispatch order (batches first). */
+export function pieceSizes(problem: PackingProblem, degree: number): number[] {
+  const sizes: number[] = [];
+  const batch = problem.batchSize ?? problem.invocations;
+  for (let left = problem.invocations; left > 0; left -= batch) {
+    for (let inBatch = Math.min(batch, left); inBatch > 0; inBatch -= degree) sizes.push(Math.min(degree, inBatch));
+  }
+  return sizes;
+}
+
 /** CPU-seconds a burst packed d per instance on n instances takes; 0 without a CPU model. */
 export function cpuSeconds(problem: PackingProblem, degree: number, instances: number): number {
   const c = problem.cpu;
   if (!c) return 0;
-  return instances * c.instanceS + Math.ceil(problem.invocations / degree) * c.pieceS + problem.invocations * c.invocationS;
+  return instances * c.instanceS + pieceSizes(problem, degree).length * c.pieceS + problem.invocations * c.invocationS;
 }
 
 /**
@@ -154,23 +170,23 @@ function stretchOf(problem: PackingProblem, degree: number, instances: number, l
 /** ProPack's completions (with rounds over the instances and the piece overhead), the CPUs unbounded. */
 function latencyCompletions(problem: PackingProblem, degree: number, instances: number): Float64Array {
   const { invocations: m, scaling, service } = problem;
-  const pieces = Math.ceil(m / degree);
   const h = problem.pieceOverheadS ?? 0;
   const pieceTime = (d: number) => (problem.round ? problem.round.at(d) : service.at(d) + h);
-  const full = pieceTime(degree);
+  // Piece p goes to instance p mod n, which takes its pieces one after the other from when it is up.
+  const clock = Array.from({ length: instances }, (_, k) => scaling.at(k + 1));
   const out = new Float64Array(m);
   let i = 0;
-  for (let p = 0; p < pieces; p++) {
-    const packed = Math.min(degree, m - p * degree);
-    const done = scaling.at((p % instances) + 1) + Math.floor(p / instances) * full + pieceTime(packed);
-    for (let j = 0; j < packed; j++) out[i++] = done;
-  }
+  pieceSizes(problem, degree).forEach((packed, p) => {
+    const k = p % instances;
+    clock[k] += pieceTime(packed);
+    for (let j = 0; j < packed; j++) out[i++] = clock[k];
+  });
   return out.sort();
 }
 
 /** One instance per piece, within the measured cap: ProPack's (and the node's own) scale-up. */
 function mostInstances(problem: PackingProblem, degree: number): number {
-  return Math.min(Math.ceil(problem.invocations / degree), problem.maxInstances ?? Infinity);
+  return Math.min(pieceSizes(problem, degree).length, problem.maxInstances ?? Infinity);
 }
 
 /**
@@ -201,7 +217,7 @@ export function predict(problem: PackingProblem, degree: number, settings: Packi
 }
 
 function predictOn(problem: PackingProblem, degree: number, instances: number, settings: PackingSettings): Omit<DegreePrediction, "score"> {
-  const pieces = Math.ceil(problem.invocations / degree);
+  const pieces = pieceSizes(problem, degree).length;
   const serviceS = problem.service.at(degree);
   const pieceS = serviceS + (problem.pieceOverheadS ?? 0);
   const done = latencyCompletions(problem, degree, instances);
@@ -256,6 +272,7 @@ function checkProblem(p: PackingProblem): void {
   if (p.maxInstances !== undefined && !(Number.isInteger(p.maxInstances) && p.maxInstances >= 1)) throw new RangeError(`maxInstances must be a positive integer, got ${p.maxInstances}`);
   if (p.pieceOverheadS !== undefined && !(Number.isFinite(p.pieceOverheadS) && p.pieceOverheadS >= 0)) throw new RangeError(`pieceOverheadS must be a finite time ≥ 0, got ${p.pieceOverheadS}`);
   if (p.cpu) checkCpuCapacity(p.cpu);
+  if (p.batchSize !== undefined && !(Number.isInteger(p.batchSize) && p.batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${p.batchSize}`);
 }
 
 export function checkCpuCapacity(c: CpuCapacity): void {
