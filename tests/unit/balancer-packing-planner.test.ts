@@ -286,3 +286,14 @@ test("the dispatch's batch bound cuts the invocations first: a degree that does 
   t.true(Math.abs(done[done.length - 1] - (0.1 + 4 * 0.63)) < 1e-9);
   t.throws(() => planPacking({ ...burst, batchSize: 0 }), { message: /batchSize must be a positive integer/ });
 });
+
+test("B(d), a piece's billed time in a burst, prices the pieces when measured", (t) => {
+  // Alone every degree of the linear function costs the same; in the burst a piece of d is billed
+  // 0.002 d + 0.0005 d² s (a piece's members stretch each other): the lowest degree is the cheapest.
+  const billed = curve((d) => 0.002 * d + 0.0005 * d * d, range(64));
+  const plan = planPacking({ ...linear, billed }, { objective: "cost" });
+  t.is(plan.degree, 1);
+  t.is(plan.predictions[15].pieceS, 0.002 * 16 + 0.0005 * 256);
+  t.true(Math.abs(plan.predictions[15].costUsd - (0.032 + 0.128) * 4 * LAMBDA_X86_USD_PER_GB_SECOND) < 1e-15);
+  t.is(plan.predictions[15].serviceS, 0.16, "E(d) is still what the piece takes alone");
+});

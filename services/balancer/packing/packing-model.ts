@@ -27,6 +27,8 @@ export interface PackingProfile {
   readonly cpu?: CpuCapacity;
   /** R(d) per function name: seconds from one piece of d to the next on one instance in a burst. */
   readonly round?: Readonly<Record<string, readonly CurvePoint[]>>;
+  /** B(d) per function name: seconds a piece of d is billed for in a burst (measured with R(d)). */
+  readonly billed?: Readonly<Record<string, readonly CurvePoint[]>>;
 }
 
 /** Weight of a live observation against what the curve held at that point. */
@@ -39,6 +41,7 @@ export class PackingModel {
   readonly #pieceOverheadS: number | undefined;
   readonly #cpu: CpuCapacity | undefined;
   readonly #round = new Map<string, MeasuredCurve>();
+  readonly #billed = new Map<string, MeasuredCurve>();
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
@@ -55,6 +58,7 @@ export class PackingModel {
       this.#cpu = { cores: profile.cpu.cores, instanceS: profile.cpu.instanceS, pieceS: profile.cpu.pieceS, invocationS: profile.cpu.invocationS };
     }
     for (const [name, points] of Object.entries(profile?.round ?? {})) if (points.length) this.#round.set(name, new MeasuredCurve(points));
+    for (const [name, points] of Object.entries(profile?.billed ?? {})) if (points.length) this.#billed.set(name, new MeasuredCurve(points));
     for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
   }
 
@@ -125,6 +129,6 @@ export class PackingModel {
     const service = this.#service.get(fn);
     if (!this.#scaling) return { missing: "no S(n) measured yet (no profile, and no batch has started containers)" };
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
-    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn), batchSize }, settings);
+    return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn), billed: this.#billed.get(fn), batchSize }, settings);
   }
 }

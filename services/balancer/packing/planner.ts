@@ -66,6 +66,11 @@ export interface PackingProblem {
    * run among the burst's other work, its answers); undefined: E(d) + h, the piece alone.
    */
   readonly round?: MeasuredCurve;
+  /**
+   * B(d), seconds a piece of d is billed for in a burst (measured where R(d) is: the union of its
+   * executions on its instance); undefined: E(d) + h, the piece alone.
+   */
+  readonly billed?: MeasuredCurve;
 }
 
 /** What a burst costs the node's CPUs, in CPU-seconds, and the CPUs it has. */
@@ -219,7 +224,7 @@ export function predict(problem: PackingProblem, degree: number, settings: Packi
 function predictOn(problem: PackingProblem, degree: number, instances: number, settings: PackingSettings): Omit<DegreePrediction, "score"> {
   const pieces = pieceSizes(problem, degree).length;
   const serviceS = problem.service.at(degree);
-  const pieceS = serviceS + (problem.pieceOverheadS ?? 0);
+  const pieceS = problem.billed ? problem.billed.at(degree) : serviceS + (problem.pieceOverheadS ?? 0);
   const done = latencyCompletions(problem, degree, instances);
   const stretch = stretchOf(problem, degree, instances, done[done.length - 1]);
   if (stretch > 1) for (let i = 0; i < done.length; i++) done[i] *= stretch;
