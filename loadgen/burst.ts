@@ -313,14 +313,15 @@ async function measureProfile(o: BurstOptions): Promise<PackingProfile> {
   const pieceOverhead = Math.max(0, billedPerPiece - service[0].y);
   process.stderr.write(`the burst billed ${round(billedPerPiece * 1000, 2)} ms per invocation against E(1) = ${round(service[0].y * 1000, 2)} ms: h = ${round(pieceOverhead * 1000, 2)} ms\n`);
   const fitted = fitCpu(warm, cold, os.cpus().length);
+  // Under the name the mesh knows it by (LocalMesh's tenant), so that a balancer given the profile finds it.
+  const name = qualifiedName(MESH_TENANT, spec.name);
   const cpu = { cores: fitted.cores, instanceS: round(fitted.instanceS, 4), pieceS: round(fitted.pieceS, 6), invocationS: round(fitted.invocationS, 6) };
   process.stderr.write(`CPU: ${cpu.cores} cores; ${cpu.instanceS} s per instance started, ${round(cpu.pieceS * 1000, 3)} ms per piece, ${round(cpu.invocationS * 1000, 3)} ms per invocation\n`);
   return {
     scaling: [...scaling].map(([x, y]) => ({ x, y })).sort((a, b) => a.x - b.x),
-    // Under the name the mesh knows it by (LocalMesh's tenant), so that a balancer given the profile finds it.
-    service: { [qualifiedName(MESH_TENANT, spec.name)]: service },
-    round: { [qualifiedName(MESH_TENANT, spec.name)]: roundTimes },
-    billed: { [qualifiedName(MESH_TENANT, spec.name)]: billedTimes },
+    service: { [name]: service },
+    round: { [name]: roundTimes },
+    billed: { [name]: billedTimes },
     ...(maxInstances !== undefined && { maxInstances }),
     pieceOverhead: round(pieceOverhead, 6),
     cpu,
@@ -366,8 +367,8 @@ async function sweep(o: BurstOptions): Promise<void> {
   if (o.packingProfile) {
     const model = PackingModel.fromFile(o.packingProfile);
     const spec = readFunctionDir(functionDir(o.fn)).spec!;
+    const batchSize = Number(o.env.BATCH_MAX_SIZE ?? DEFAULT_BATCH_MAX_SIZE);
     for (const objective of ["time", "cost", "both"] as const) {
-      const batchSize = Number(o.env.BATCH_MAX_SIZE ?? DEFAULT_BATCH_MAX_SIZE);
       const plan = model.plan(qualifiedName(MESH_TENANT, spec.name), o.n, spec.limits?.memoryMb || 256, o.concurrency, { objective }, batchSize);
       if ("missing" in plan) throw new Error(plan.missing);
       plans.set(objective, plan.degree);

@@ -180,7 +180,7 @@ export class Dispatcher {
 
   /** Resolves when the function has room for one more piece in flight (FIFO among the waiting). */
   #pieceSlot(d: FunctionDispatch): Promise<void> {
-    if (d.instances === undefined || d.piecesInFlight < d.instances) {
+    if (hasPieceRoom(d)) {
       d.piecesInFlight++;
       return Promise.resolve();
     }
@@ -196,7 +196,7 @@ export class Dispatcher {
 
   /** Lets waiting pieces go while the bound (changed, or lifted) leaves room. */
   #admitWaiting(d: FunctionDispatch): void {
-    while (d.waitingPieces.length > 0 && (d.instances === undefined || d.piecesInFlight < d.instances)) {
+    while (d.waitingPieces.length > 0 && hasPieceRoom(d)) {
       d.piecesInFlight++;
       d.waitingPieces.shift()!();
     }
@@ -272,6 +272,9 @@ export class Dispatcher {
     const m = d.queue.length + d.membersOutstanding;
     if (d.queue.length === 0) return;
     const fixed = this.o.inputs.packingDegree !== undefined;
+    // A fixed degree leaves the plan only the instances to give, and there are none to give when they are
+    // fixed too or no CPU model asks for them: no plan at every flush for nothing.
+    if (fixed && (this.o.inputs.packingInstances !== undefined || !this.o.packing!.model.cpu)) return;
     const limits = this.o.functions.limits(d.fn.name) ?? { memoryMb: d.fn.limits?.memoryMb || 256, maxConcurrency: d.fn.limits?.maxConcurrency || 1 };
     let plan;
     try {
@@ -361,3 +364,7 @@ class MemberSpans {
   }
 }
 
+/** Whether one more of the function's pieces may go now. */
+function hasPieceRoom(d: FunctionDispatch): boolean {
+  return d.instances === undefined || d.piecesInFlight < d.instances;
+}

@@ -10,6 +10,7 @@ import type { FunctionCatalog } from "./function-catalog.js";
 import type { BalancerMetrics } from "./metrics.js";
 import type { NodeClients } from "./node-clients.js";
 import type { Dispatcher } from "./dispatcher.js";
+import type { MeasuredCurve } from "./packing/curve.js";
 import type { PackingModel } from "./packing/packing-model.js";
 import { METRICS, OBJECTIVES, type CpuCapacity, type Metric, type Objective, type PackingSettings } from "./packing/planner.js";
 import { fromNode, place } from "./placement.js";
@@ -85,12 +86,13 @@ export function balancerService(p: BalancerParts) {
             cpuSeconds: x.cpuS,
             stretch: x.stretch,
           })),
-          scaling: p.packing.model.scaling!.points.map((c) => ({ x: c.x, seconds: c.y })),
-          service: p.packing.model.service(req.function)!.points.map((c) => ({ x: c.x, seconds: c.y })),
+          scaling: curveMessage(p.packing.model.scaling),
+          service: curveMessage(p.packing.model.service(req.function)),
           maxInstances: p.packing.model.maxInstances ?? 0,
           pieceOverheadSeconds: p.packing.model.pieceOverhead ?? 0,
           cpu: cpuCapacityMessage(p.packing.model.cpu),
-          round: (p.packing.model.round(req.function)?.points ?? []).map((c) => ({ x: c.x, seconds: c.y })),
+          round: curveMessage(p.packing.model.round(req.function)),
+          billed: curveMessage(p.packing.model.billed(req.function)),
         };
       },
 
@@ -148,4 +150,8 @@ export function balancerService(p: BalancerParts) {
 
 function cpuCapacityMessage(c: CpuCapacity | undefined) {
   return c && { cores: c.cores, instanceSeconds: c.instanceS, pieceSeconds: c.pieceS, invocationSeconds: c.invocationS };
+}
+
+function curveMessage(c: MeasuredCurve | undefined) {
+  return (c?.points ?? []).map((p) => ({ x: p.x, seconds: p.y }));
 }

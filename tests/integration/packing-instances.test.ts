@@ -30,6 +30,13 @@ fs.writeFileSync(
         { x: 16, y: 0.8 },
       ],
     },
+    // R(d) and B(d) as a profiling run writes them: PlanPacking shows them.
+    billed: {
+      [qualifiedName("dev", "batchable")]: [
+        { x: 1, y: 0.04 },
+        { x: 16, y: 0.7 },
+      ],
+    },
     // An instance's start-up: 30 CPU-seconds on 1 core, against 50 ms of work per invocation.
     cpu: { cores: 1, instanceS: 30, pieceS: 0, invocationS: 0.05 },
   }),
@@ -81,6 +88,14 @@ test.serial("PlanPacking shows the CPU model and the instances it asks for", asy
     const { message: plan } = await balancer.planPacking({ function: ctx.mesh.qualified("batchable"), invocations: 6, objective: "time" });
     t.is(plan.cpu?.cores, 1);
     t.is(plan.cpu?.instanceSeconds, 30);
+    t.deepEqual(
+      plan.billed.map((c) => [c.x, c.seconds]),
+      [
+        [1, 0.04],
+        [16, 0.7],
+      ],
+    );
+    t.deepEqual(plan.round, [], "no R(d) in this profile");
     const two = plan.predictions[DEGREE - 1];
     t.is(two.pieces, PIECES);
     t.is(two.instances, 1, "one instance: a second's start-up is 30 CPU-seconds");

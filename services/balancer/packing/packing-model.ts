@@ -36,12 +36,12 @@ export const LIVE_ALPHA = 0.3;
 
 export class PackingModel {
   #scaling: MeasuredCurve | undefined;
-  readonly #service = new Map<string, MeasuredCurve>();
+  readonly #service: Map<string, MeasuredCurve>;
   #maxInstances: number | undefined;
   readonly #pieceOverheadS: number | undefined;
   readonly #cpu: CpuCapacity | undefined;
-  readonly #round = new Map<string, MeasuredCurve>();
-  readonly #billed = new Map<string, MeasuredCurve>();
+  readonly #round: ReadonlyMap<string, MeasuredCurve>;
+  readonly #billed: ReadonlyMap<string, MeasuredCurve>;
 
   constructor(profile?: PackingProfile) {
     if (profile?.scaling.length) this.#scaling = new MeasuredCurve(profile.scaling);
@@ -57,9 +57,9 @@ export class PackingModel {
       checkCpuCapacity(profile.cpu);
       this.#cpu = { cores: profile.cpu.cores, instanceS: profile.cpu.instanceS, pieceS: profile.cpu.pieceS, invocationS: profile.cpu.invocationS };
     }
-    for (const [name, points] of Object.entries(profile?.round ?? {})) if (points.length) this.#round.set(name, new MeasuredCurve(points));
-    for (const [name, points] of Object.entries(profile?.billed ?? {})) if (points.length) this.#billed.set(name, new MeasuredCurve(points));
-    for (const [name, points] of Object.entries(profile?.service ?? {})) if (points.length) this.#service.set(name, new MeasuredCurve(points));
+    this.#service = curvesByName(profile?.service);
+    this.#round = curvesByName(profile?.round);
+    this.#billed = curvesByName(profile?.billed);
   }
 
   static fromFile(file: string): PackingModel {
@@ -97,6 +97,11 @@ export class PackingModel {
     return this.#round.get(fn);
   }
 
+  /** B(d) of fn as the profile measured it; undefined without one. */
+  billed(fn: string): MeasuredCurve | undefined {
+    return this.#billed.get(fn);
+  }
+
   service(fn: string): MeasuredCurve | undefined {
     return this.#service.get(fn);
   }
@@ -131,4 +136,11 @@ export class PackingModel {
     if (!service) return { missing: `no E(d) measured yet for ${fn}` };
     return planPacking({ invocations, scaling: this.#scaling, service, memoryMb, maxDegree, maxInstances: this.#maxInstances, pieceOverheadS: this.#pieceOverheadS, cpu: this.#cpu, round: this.#round.get(fn), billed: this.#billed.get(fn), batchSize }, settings);
   }
+}
+
+/** A profile's per-function curves (functions without a measured point left out). */
+function curvesByName(record: Readonly<Record<string, readonly CurvePoint[]>> | undefined): Map<string, MeasuredCurve> {
+  const out = new Map<string, MeasuredCurve>();
+  for (const [name, points] of Object.entries(record ?? {})) if (points.length) out.set(name, new MeasuredCurve(points));
+  return out;
 }

@@ -149,9 +149,13 @@ export function pieceSizes(problem: PackingProblem, degree: number): number[] {
 
 /** CPU-seconds a burst packed d per instance on n instances takes; 0 without a CPU model. */
 export function cpuSeconds(problem: PackingProblem, degree: number, instances: number): number {
+  return cpuOf(problem, pieceSizes(problem, degree).length, instances);
+}
+
+function cpuOf(problem: PackingProblem, pieces: number, instances: number): number {
   const c = problem.cpu;
   if (!c) return 0;
-  return instances * c.instanceS + pieceSizes(problem, degree).length * c.pieceS + problem.invocations * c.invocationS;
+  return instances * c.instanceS + pieces * c.pieceS + problem.invocations * c.invocationS;
 }
 
 /**
@@ -159,39 +163,54 @@ export function cpuSeconds(problem: PackingProblem, degree: number, instances: n
  * as many as there are pieces, within the cap): the latency model's, stretched when the CPU-seconds cannot
  * run on the cores by its makespan.
  */
-export function completionTimes(problem: PackingProblem, degree: number, instances = mostInstances(problem, degree)): Float64Array {
-  const out = latencyCompletions(problem, degree, instances);
-  const stretch = stretchOf(problem, degree, instances, out[out.length - 1]);
-  if (stretch > 1) for (let i = 0; i < out.length; i++) out[i] *= stretch;
-  return out;
+export function completionTimes(problem: PackingProblem, degree: number, instances?: number): Float64Array {
+  const sizes = pieceSizes(problem, degree);
+  const n = instances ?? mostInstances(problem, sizes.length);
+  const done = pieceCompletions(problem, sizes, n);
+  return invocationCompletions(done, sizes, stretchOf(problem, sizes.length, n, maxOf(done)));
 }
 
-function stretchOf(problem: PackingProblem, degree: number, instances: number, latencyMakespanS: number): number {
+function stretchOf(problem: PackingProblem, pieces: number, instances: number, latencyMakespanS: number): number {
   if (!problem.cpu) return 1;
-  const floorS = cpuSeconds(problem, degree, instances) / problem.cpu.cores;
+  const floorS = cpuOf(problem, pieces, instances) / problem.cpu.cores;
   return latencyMakespanS > 0 ? Math.max(1, floorS / latencyMakespanS) : 1;
 }
 
-/** ProPack's completions (with rounds over the instances and the piece overhead), the CPUs unbounded. */
-function latencyCompletions(problem: PackingProblem, degree: number, instances: number): Float64Array {
-  const { invocations: m, scaling, service } = problem;
+/**
+ * ProPack's completion of each piece (with rounds over the instances and the piece overhead), the CPUs
+ * unbounded, in dispatch order: piece p goes to instance p mod n, which takes its pieces one after the
+ * other from when it is up.
+ */
+function pieceCompletions(problem: PackingProblem, sizes: readonly number[], instances: number): Float64Array {
   const h = problem.pieceOverheadS ?? 0;
-  const pieceTime = (d: number) => (problem.round ? problem.round.at(d) : service.at(d) + h);
-  // Piece p goes to instance p mod n, which takes its pieces one after the other from when it is up.
-  const clock = Array.from({ length: instances }, (_, k) => scaling.at(k + 1));
-  const out = new Float64Array(m);
-  let i = 0;
-  pieceSizes(problem, degree).forEach((packed, p) => {
+  const pieceTime = (d: number) => (problem.round ? problem.round.at(d) : problem.service.at(d) + h);
+  const clock = Array.from({ length: instances }, (_, k) => problem.scaling.at(k + 1));
+  const out = new Float64Array(sizes.length);
+  sizes.forEach((size, p) => {
     const k = p % instances;
-    clock[k] += pieceTime(packed);
-    for (let j = 0; j < packed; j++) out[i++] = clock[k];
+    clock[k] += pieceTime(size);
+    out[p] = clock[k];
   });
+  return out;
+}
+
+/** Every invocation's completion (its piece's, stretched), ascending. */
+function invocationCompletions(pieceDone: Float64Array, sizes: readonly number[], stretch: number): Float64Array {
+  const out = new Float64Array(sizes.reduce((a, b) => a + b, 0));
+  let i = 0;
+  sizes.forEach((size, p) => out.fill(pieceDone[p] * stretch, i, (i += size)));
   return out.sort();
 }
 
+function maxOf(xs: Float64Array): number {
+  let max = -Infinity;
+  for (const x of xs) if (x > max) max = x;
+  return max;
+}
+
 /** One instance per piece, within the measured cap: ProPack's (and the node's own) scale-up. */
-function mostInstances(problem: PackingProblem, degree: number): number {
-  return Math.min(pieceSizes(problem, degree).length, problem.maxInstances ?? Infinity);
+function mostInstances(problem: PackingProblem, pieces: number): number {
+  return Math.min(pieces, problem.maxInstances ?? Infinity);
 }
 
 /**
@@ -201,8 +220,8 @@ function mostInstances(problem: PackingProblem, degree: number): number {
  * the count with the shortest time by the settings' metric (the fewest on a tie). Candidates: every count
  * up to 32, then doublings, and the most.
  */
-function instanceCandidates(problem: PackingProblem, degree: number): number[] {
-  const most = mostInstances(problem, degree);
+function instanceCandidates(problem: PackingProblem, pieces: number): number[] {
+  const most = mostInstances(problem, pieces);
   if (!problem.cpu) return [most];
   const out: number[] = [];
   for (let n = 1; n <= Math.min(most, 32); n++) out.push(n);
@@ -211,30 +230,47 @@ function instanceCandidates(problem: PackingProblem, degree: number): number[] {
   return out;
 }
 
-/** The prediction at degree d on the instances that finish soonest (instanceCandidates). */
+/**
+ * The prediction at degree d on the instances that finish soonest (instanceCandidates). The planner runs
+ * at every flush of a burst: candidates are compared by the makespan of their pieces, and the invocations'
+ * sorted completions are only built for a median or tail metric and for the chosen count.
+ */
 export function predict(problem: PackingProblem, degree: number, settings: PackingSettings = DEFAULT_PACKING_SETTINGS): Omit<DegreePrediction, "score"> {
-  let best: Omit<DegreePrediction, "score"> | undefined;
-  for (const n of instanceCandidates(problem, degree)) {
-    const p = predictOn(problem, degree, n, settings);
-    if (!best || p.timeS < best.timeS) best = p;
+  const sizes = pieceSizes(problem, degree);
+  const candidates = instanceCandidates(problem, sizes.length);
+  let best = candidates[0];
+  if (candidates.length > 1) {
+    let bestTime = Infinity;
+    for (const n of candidates) {
+      const done = pieceCompletions(problem, sizes, n);
+      const makespan = maxOf(done);
+      const stretch = stretchOf(problem, sizes.length, n, makespan);
+      const time = settings.metric === "total" ? makespan * stretch : metricOf(invocationCompletions(done, sizes, stretch), settings);
+      if (time < bestTime) [best, bestTime] = [n, time];
+    }
   }
-  return best!;
+  return predictOn(problem, degree, sizes, best, settings);
 }
 
-function predictOn(problem: PackingProblem, degree: number, instances: number, settings: PackingSettings): Omit<DegreePrediction, "score"> {
-  const pieces = pieceSizes(problem, degree).length;
+function metricOf(sorted: Float64Array, settings: PackingSettings): number {
+  if (settings.metric === "total") return sorted[sorted.length - 1];
+  return nearestRank(sorted, settings.metric === "median" ? 50 : settings.tailPercentile);
+}
+
+function predictOn(problem: PackingProblem, degree: number, sizes: readonly number[], instances: number, settings: PackingSettings): Omit<DegreePrediction, "score"> {
+  const pieces = sizes.length;
   const serviceS = problem.service.at(degree);
   const pieceS = problem.billed ? problem.billed.at(degree) : serviceS + (problem.pieceOverheadS ?? 0);
-  const done = latencyCompletions(problem, degree, instances);
-  const stretch = stretchOf(problem, degree, instances, done[done.length - 1]);
-  if (stretch > 1) for (let i = 0; i < done.length; i++) done[i] *= stretch;
+  const pieceDone = pieceCompletions(problem, sizes, instances);
+  const stretch = stretchOf(problem, pieces, instances, maxOf(pieceDone));
+  const done = invocationCompletions(pieceDone, sizes, stretch);
   const totalS = done[done.length - 1];
   const medianS = nearestRank(done, 50);
   const tailS = nearestRank(done, settings.tailPercentile);
-  const timeS = settings.metric === "total" ? totalS : settings.metric === "median" ? medianS : tailS;
+  const timeS = metricOf(done, settings);
   // Every piece is billed for its time on its instance, which the shared CPUs stretch.
   const costUsd = pieceS * stretch * pieces * (problem.memoryMb / 1024) * settings.usdPerGbSecond;
-  return { degree, pieces, instances, serviceS, pieceS, cpuS: cpuSeconds(problem, degree, instances), stretch, totalS, medianS, tailS, timeS, costUsd };
+  return { degree, pieces, instances, serviceS, pieceS, cpuS: cpuOf(problem, pieces, instances), stretch, totalS, medianS, tailS, timeS, costUsd };
 }
 
 /** Predicts every degree in 1..maxDegree and picks the one the objective prefers. */
