@@ -3,10 +3,11 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export const TRACING_MODES = ["off", "unsampled", "sampled", "all"] as const;
+export const TRACING_MODES = ["off", "unsampled", "sampled", "all", "sampled-sdk", "all-sdk"] as const;
 /**
  * off: no SDK at all (OTEL_SDK_DISABLED); unsampled: the SDK on, nothing recorded (always_off);
- * sampled: the default, parent-based with 10% of new traces; all: every trace (parentbased_always_on).
+ * sampled: the default, parent-based with 10% of new traces; all: every trace (parentbased_always_on);
+ * the -sdk ones: the same with the SDK's own span objects instead of the mesh's lean ones.
  */
 export type TracingMode = (typeof TRACING_MODES)[number];
 
@@ -18,7 +19,9 @@ export function isTracingMode(m: string): m is TracingMode {
 export function tracingModeEnv(mode: TracingMode, endpoint: string): Record<string, string> {
   if (mode === "off") return { OTEL_SDK_DISABLED: "true" };
   if (mode === "unsampled") return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" };
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: mode === "all" ? "parentbased_always_on" : "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" };
+  const spans: Record<string, string> = mode.endsWith("-sdk") ? { FAAS_TRACING_SPANS: "sdk" } : {};
+  const sampler = mode.startsWith("all") ? "parentbased_always_on" : "parentbased_traceidratio";
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: "0.1", ...spans };
 }
 
 export interface OtlpSink {

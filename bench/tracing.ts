@@ -122,7 +122,7 @@ const spread = (xs: number[]) => {
 };
 
 /** The name a mode has in the JSON (the sampled mode says its ratio). */
-const LABEL: Record<Mode, string> = { off: "off", unsampled: "unsampled", sampled: "sampled_10pct", all: "all" };
+const LABEL: Record<Mode, string> = { off: "off", unsampled: "unsampled", sampled: "sampled_10pct", all: "all", "sampled-sdk": "sampled_10pct_sdk_spans", "all-sdk": "all_sdk_spans" };
 
 async function main() {
   const contenders: Contender[] = [];

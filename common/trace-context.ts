@@ -19,10 +19,25 @@ import {
 
 export { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Context, type Span };
 
+/** The instrumentation scope of the mesh's spans. */
+export const TRACER_NAME = "faas-mesh";
+
+/**
+ * The tracer of the mesh's spans when startTracing installed one (lean-spans.ts). A global, as PROPAGATING
+ * below: the sidecar's SDK bundle has its own copy of this module. Kept here, not in lean-spans.ts, so that
+ * this module (in every process, the sidecar's main bundle included) does not load the SDK.
+ */
+const MESH_TRACER = Symbol.for("faas.trace-context.tracer");
+const tracerSlot = globalThis as typeof globalThis & { [MESH_TRACER]?: Tracer };
+
+export function installMeshTracer(t: Tracer | undefined): void {
+  tracerSlot[MESH_TRACER] = t;
+}
+
 let cachedTracer: Tracer | undefined;
-/** The process's tracer (the no-op one until startTracing registers the SDK). */
+/** The process's tracer: the one startTracing installed, else the API's (the no-op one until the SDK is registered). */
 export function tracer(): Tracer {
-  return (cachedTracer ??= trace.getTracer("faas-mesh"));
+  return tracerSlot[MESH_TRACER] ?? (cachedTracer ??= trace.getTracer(TRACER_NAME));
 }
 
 /**

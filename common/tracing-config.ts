@@ -32,6 +32,12 @@ export const tracingSchema = {
   ),
   tracesProtocol: oneOf("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", ["", ...OTLP_PROTOCOLS], "Encoding for traces; overrides `OTEL_EXPORTER_OTLP_PROTOCOL` (same values; empty: that one)."),
   sampler: oneOf("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", SAMPLERS, "Which traces are recorded; `parentbased_*` follow the caller's sampled flag."),
+  spans: oneOf(
+    "FAAS_TRACING_SPANS",
+    "lean",
+    ["lean", "sdk"] as const,
+    "How the mesh's own spans are recorded: `lean` (plain span objects handed to the SDK's processor and exporter, common/lean-spans.ts) or `sdk` (the SDK's own spans; what `lean` is measured against in `npm run bench:tracing`).",
+  ),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
 } as const;
 

@@ -18,7 +18,8 @@ import {
 import type * as http from "node:http";
 import { OtlpHttpProtobufExporter } from "./otlp-http-exporter.js";
 import { SyncContextManager } from "./sync-context-manager.js";
-import { enablePropagation } from "./trace-context.js";
+import { LeanTracer } from "./lean-spans.js";
+import { enablePropagation, installMeshTracer, TRACER_NAME } from "./trace-context.js";
 import {
   loadTracingConfig,
   samplerPlan,
@@ -56,17 +57,24 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   if (cfg.disabled) return NOT_TRACING;
   const url = options.url ?? tracesUrl(cfg);
   const exporter = url ? otlpExporter(tracesProtocol(cfg), url, options.agent) : undefined;
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ "service.name": `faas-${service}`, "service.namespace": "faas" }),
-    sampler: exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler(),
-    spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
-  });
+  const resource = resourceFromAttributes({ "service.name": `faas-${service}`, "service.namespace": "faas" });
+  const sampler = exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler();
+  const processor = exporter ? new BatchSpanProcessor(exporter) : undefined;
+  const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: processor ? [processor] : [] });
+  // The mesh's own spans (trace-context.ts) skip the SDK's span objects but not its sampler, processor
+  // and exporter; the provider's tracer stays for any code that goes through the API.
+  installMeshTracer(processor && cfg.spans === "lean" ? new LeanTracer({ processor, sampler, resource, scope: { name: TRACER_NAME } }) : undefined);
   // Contexts are passed explicitly; see sync-context-manager.ts for why not AsyncLocalStorage.
   // The propagator for any code that goes through the API; our own hops read and write traceparent
   // themselves (trace-context.ts).
   provider.register({ propagator: new W3CTraceContextPropagator(), contextManager: new SyncContextManager() });
   enablePropagation(true);
-  return { shutdown: () => provider.shutdown() };
+  return {
+    shutdown: async () => {
+      installMeshTracer(undefined);
+      await provider.shutdown();
+    },
+  };
 }
 
 /** The OTLP/HTTP span exporter for an encoding: our one-pass protobuf encoder, upstream's for JSON. */
