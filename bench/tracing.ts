@@ -18,6 +18,10 @@
 // Prints JSON; targets: all >= 0.90, sampled >= 0.98 of off's throughput.
 // Settings: BENCH_ROUNDS (12), BENCH_SLICE_S (4), BENCH_GAP_S (1, the pause between slices),
 // BENCH_WARMUP_CALLS (1500), BENCH_CLIENTS (64), BENCH_MODES (off,unsampled,sampled,all).
+// BENCH_RATE (unset): offer this many invocations a second to every mesh (open loop, at most
+// BENCH_CLIENTS in flight) instead of the closed loop: throughput is then the rate, and CPU per
+// invocation is the figure, free of the closed loop's coupling (a slower mesh shares fewer calls per
+// wake-up and write, so even processes that trace nothing show more CPU per call).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -29,7 +33,7 @@ import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
 import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type OtlpSink, type TracingMode } from "./otlp-sink.js";
 import { cpuSince, meshPids } from "./process-stat.js";
-import { closedLoop } from "./throughput.js";
+import { closedLoop, openLoop } from "./throughput.js";
 import { williamsOrders } from "./williams-orders.js";
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -38,6 +42,8 @@ const SLICE_S = env("BENCH_SLICE_S", 4);
 const GAP_S = env("BENCH_GAP_S", 1);
 const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 1500);
 const CLIENTS = env("BENCH_CLIENTS", 64);
+const RATE = process.env.BENCH_RATE ? env("BENCH_RATE", 0) : undefined;
+if (RATE !== undefined && !(RATE > 0)) throw new Error("BENCH_RATE must be a positive number of invocations a second");
 /** Sequential calls per mode and round for the warm latency. */
 const WARM_CALLS = 100;
 
@@ -59,6 +65,8 @@ interface Contender {
   readonly cpuMsPerCall: number[];
   readonly byProcess: Record<string, number>[];
   readonly warm: number[];
+  /** Calls the open loop (BENCH_RATE) skipped per slice, with BENCH_CLIENTS in flight. */
+  readonly skipped: number[];
   /** Its own sink, so that exports are counted per mode whenever they arrive. */
   readonly sink: OtlpSink;
   /** Running since the start of its last slice: its CPU and calls until the next slice starts. */
@@ -79,7 +87,7 @@ async function startContender(mode: Mode): Promise<Contender> {
       if (r.status !== InvocationStatus.OK) throw new Error(`noop (${mode}): ${InvocationStatus[r.status]} ${r.error?.message}`);
     };
     for (let i = 0; i < WARMUP_CALLS; i++) await invoke();
-    return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], byProcess: [], warm: [] };
+    return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], byProcess: [], warm: [], skipped: [] };
   } catch (err) {
     gateway.close();
     await mesh.stop();
@@ -108,8 +116,9 @@ async function slice(c: Contender): Promise<void> {
   }
   // Pids are read each time: the sidecar and worker are found through Docker.
   const spent = cpuSince(meshPids(c.mesh));
-  const { rps, calls } = await closedLoop(c.invoke, CLIENTS, SLICE_S);
+  const { rps, calls, skipped } = RATE === undefined ? { ...(await closedLoop(c.invoke, CLIENTS, SLICE_S)), skipped: 0 } : await openLoop(c.invoke, RATE, SLICE_S, CLIENTS);
   c.rps.push(rps);
+  c.skipped.push(skipped);
   c.open = { spent, calls };
 }
 
@@ -163,10 +172,11 @@ async function main() {
         // Per process, the median over the rounds: where the spans' cost lands.
         cpu_ms_per_invocation_by_process: perMode((c) => Object.fromEntries(Object.keys(c.byProcess[0] ?? {}).map((p) => [p, r3(median(c.byProcess.map((b) => b[p] ?? 0)))]))),
         warm_ms_p50: perMode((c) => r3(median(c.warm))),
+        ...(RATE === undefined ? {} : { open_loop_calls_skipped: perMode((c) => c.skipped.reduce((a, b) => a + b, 0)) }),
         otlp_exports_received: perMode((c) => c.sink.exports()),
         rounds: perMode((c) => c.rps.map(Math.round)),
         targets: { all_throughput_vs_off: ">= 0.90", sampled_10pct_throughput_vs_off: ">= 0.98" },
-        samples: { rounds: ROUNDS, slice_seconds: SLICE_S, gap_seconds: GAP_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
+        samples: { rounds: ROUNDS, offered_rps: RATE ?? "closed loop", slice_seconds: SLICE_S, gap_seconds: GAP_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
         machine: { cpus: os.cpus().length, node: process.version },
       },
       null,
