@@ -217,6 +217,8 @@ export class LeanTracer implements Tracer {
     if (!recorded) return trace.wrapSpanContext(spanContext);
     const span = new LeanSpan(this, spanContext, name, options, parent);
     if (sampled.attributes) span.setAttributes(sampled.attributes);
+    // The processor's contract, as the SDK keeps it (the BatchSpanProcessor's onStart does nothing).
+    this.processor.onStart(span, parentCtx);
     return span;
   }
 

@@ -122,6 +122,15 @@ test("sampling is the sampler's: unsampled spans are the API's non-recording spa
 
 test("a span is handed to the processor once; calls after its end change nothing", (t) => {
   const lean = leanTracer();
+  const calls: string[] = [];
+  const counting = new LeanTracer({
+    processor: { onStart: (s) => calls.push(`start ${(s as LeanSpan).name}`), onEnd: (s) => calls.push(`end ${s.name}`), forceFlush: async () => {}, shutdown: async () => {} },
+    sampler: new AlwaysOnSampler(),
+    resource,
+    scope: { name: "faas-mesh" },
+  });
+  counting.startSpan("counted", {}, ROOT_CONTEXT).end();
+  t.deepEqual(calls, ["start counted", "end counted"]);
   const span = lean.tracer.startSpan("once", { attributes: { a: 1 }, startTime: [1_764_999_999, 0] }, ROOT_CONTEXT);
   span.end([1_765_000_000, 0]);
   span.setAttribute("late", true);
