@@ -9,6 +9,7 @@ import { ExportResultCode } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, AlwaysOnSampler, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { LeanTracer } from "../common/lean-spans.js";
+import { nearestRank, sortedCopy } from "../common/percentiles.js";
 import { encodeSpans } from "../common/otlp-span-encoder.js";
 
 const PAIRS = Number(process.env.BENCH_SPAN_PAIRS ?? 20_000);
@@ -56,7 +57,7 @@ async function round(c: Contender): Promise<number> {
   return (used.user + used.system) / (2 * PAIRS);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => nearestRank(sortedCopy(xs), 50);
 
 async function main() {
   const sdk = contender("sdk");
