@@ -8,7 +8,7 @@
 // itself still gets the SDK's tracer (tracing.ts registers the provider); trace-context.ts opens the
 // mesh's spans with a LeanTracer when startTracing installed one.
 import { context, diag, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanOptions, type SpanStatus, type TimeInput, type Tracer } from "@opentelemetry/api";
-import { isTracingSuppressed, type InstrumentationScope } from "@opentelemetry/core";
+import { hrTimeDuration, hrTimeToMilliseconds, isTracingSuppressed, millisToHrTime, type InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import { RandomIdGenerator, SamplingDecision, type IdGenerator, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from "@opentelemetry/sdk-trace-base";
 
@@ -34,31 +34,9 @@ function epochMs(t: number | Date): number {
   return t.getTime();
 }
 
-/** Epoch milliseconds as [seconds, nanoseconds], as the SDK converts them. */
-function msToHr(ms: number): HrTime {
-  const s = Math.trunc(ms / 1e3);
-  const ns = Math.round((ms % 1e3) * 1e6);
-  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
-}
-
-function hrToMs(t: HrTime): number {
-  return t[0] * 1e3 + t[1] / 1e6;
-}
-
 /** A TimeInput as [seconds, nanoseconds]: one given as such is kept to the nanosecond. */
 function hrOf(t: TimeInput): HrTime {
-  return Array.isArray(t) ? [t[0], t[1]] : msToHr(epochMs(t as number | Date));
-}
-
-/** to - from, never negative. */
-function hrDuration(from: HrTime, to: HrTime): HrTime {
-  let s = to[0] - from[0];
-  let ns = to[1] - from[1];
-  if (ns < 0) {
-    s--;
-    ns += 1e9;
-  }
-  return s < 0 ? [0, 0] : [s, ns];
+  return Array.isArray(t) ? [t[0], t[1]] : millisToHrTime(epochMs(t as number | Date));
 }
 
 function isAttributeValue(v: unknown): v is AttributeValue {
@@ -97,8 +75,8 @@ export class LeanSpan implements Span, ReadableSpan {
     this.instrumentationScope = tracer.scope;
     this.#processor = tracer.processor;
     this.#startPerf = performance.now();
-    this.startTime = options.startTime === undefined ? msToHr(Date.now()) : hrOf(options.startTime);
-    this.#startMs = hrToMs(this.startTime);
+    this.startTime = options.startTime === undefined ? millisToHrTime(Date.now()) : hrOf(options.startTime);
+    this.#startMs = hrTimeToMilliseconds(this.startTime);
     if (options.attributes) this.setAttributes(options.attributes);
     if (options.links?.length) this.links = options.links.map((l) => ({ context: l.context, ...(l.attributes && { attributes: { ...l.attributes } }) }));
   }
@@ -123,7 +101,7 @@ export class LeanSpan implements Span, ReadableSpan {
     const attributes = isTime ? undefined : (attributesOrTime as Attributes | undefined);
     const at = isTime ? (attributesOrTime as TimeInput) : time;
     if (this.events === NO_EVENTS) this.events = [];
-    this.events.push({ name, attributes: attributes ? { ...attributes } : {}, time: at === undefined ? msToHr(this.#nowMs()) : hrOf(at), droppedAttributesCount: 0 });
+    this.events.push({ name, attributes: attributes ? { ...attributes } : {}, time: at === undefined ? millisToHrTime(this.#nowMs()) : hrOf(at), droppedAttributesCount: 0 });
     return this;
   }
 
@@ -170,10 +148,13 @@ export class LeanSpan implements Span, ReadableSpan {
   end(endTime?: TimeInput): void {
     if (this.ended) return diag.error(`span ${this.name} ended twice`);
     this.ended = true;
-    const end = endTime === undefined ? msToHr(this.#nowMs()) : hrOf(endTime);
-    this.duration = hrDuration(this.startTime, end);
-    // The SDK's rule: an end before the start is the start.
-    this.endTime = end[0] < this.startTime[0] || (end[0] === this.startTime[0] && end[1] < this.startTime[1]) ? [this.startTime[0], this.startTime[1]] : end;
+    this.endTime = endTime === undefined ? millisToHrTime(this.#nowMs()) : hrOf(endTime);
+    this.duration = hrTimeDuration(this.startTime, this.endTime);
+    if (this.duration[0] < 0) {
+      // The SDK's rule: an end before the start is the start.
+      this.endTime = [this.startTime[0], this.startTime[1]];
+      this.duration = [0, 0];
+    }
     this.#processor.onEnd(this);
   }
 
