@@ -9,6 +9,8 @@ export const ZYGOTE_LABELS = {
   set: "faas.zygote-set",
   /** The set's packages, JSON {name: version}: what a container of the image can serve as a zygote. */
   packages: "faas.packages",
+  /** On a function image: the zygote image it builds FROM (a spare zygote of its set starts from that). */
+  image: "faas.zygote-image",
 } as const;
 
 /**

@@ -13,6 +13,8 @@ export interface CatalogEntry {
   readonly image: string;
   /** The package set the image builds FROM; undefined on the plain runtime image. */
   readonly setId?: string;
+  /** That set's zygote image: a spare zygote of the set starts from it (undefined without a set). */
+  readonly setImage?: string;
   /** The set's packages: what an idle container of this function can serve as a zygote ({} without a set). */
   readonly packages: Readonly<Record<string, string>>;
   /** The code store's copies; undefined only after a restart that found the image but not its code. */
@@ -56,7 +58,7 @@ export class FunctionCatalog {
     const zygote = await this.o.assigner?.assign(spec);
     const built = await this.o.images.ensure(spec, code, zygote);
     const previous = this.#entries.get(spec.name);
-    const entry: CatalogEntry = { spec, image: built.image, setId: zygote?.setId, packages: zygote?.packages ?? {}, codeDirs: built.codeDirs };
+    const entry: CatalogEntry = { spec, image: built.image, setId: zygote?.setId, setImage: zygote?.image, packages: zygote?.packages ?? {}, codeDirs: built.codeDirs };
     this.#entries.set(spec.name, entry);
     if (previous && previous.spec.digest !== spec.digest) this.o.images.removeCode(previous.spec);
     // A function that joined a set may have changed it (new packages, new id); one that left a set changed it too.
@@ -80,7 +82,7 @@ export class FunctionCatalog {
     let learned = 0;
     for (const p of await this.o.images.list()) {
       if (this.#entries.has(p.spec.name)) continue;
-      this.#entries.set(p.spec.name, { spec: p.spec, image: p.image, setId: p.setId, packages: p.packages ?? {}, codeDirs: this.o.images.storedCode(p.spec) });
+      this.#entries.set(p.spec.name, { spec: p.spec, image: p.image, setId: p.setId, setImage: p.setImage, packages: p.packages ?? {}, codeDirs: this.o.images.storedCode(p.spec) });
       learned++;
     }
     return learned;
@@ -116,7 +118,7 @@ export class FunctionCatalog {
     if (!built) throw new Error("its code is not in the code store");
     // A newer version prepared meanwhile wins.
     if (this.#entries.get(e.spec.name)?.spec.digest !== e.spec.digest) return false;
-    this.#entries.set(e.spec.name, { ...e, image: built.image, setId: zygote.setId, packages: zygote.packages, codeDirs: built.codeDirs });
+    this.#entries.set(e.spec.name, { ...e, image: built.image, setId: zygote.setId, setImage: zygote.image, packages: zygote.packages, codeDirs: built.codeDirs });
     return true;
   }
 }

@@ -47,6 +47,8 @@ export interface PreparedFunction {
   readonly image: string;
   /** The package set the image builds FROM; undefined when on the plain runtime image. */
   readonly setId?: string;
+  /** That set's zygote image (undefined without a set, or on an image labelled before it was recorded). */
+  readonly setImage?: string;
   /** The set's packages ({} without a set; list() always fills it). */
   readonly packages?: Readonly<Record<string, string>>;
 }
@@ -131,7 +133,8 @@ export class FunctionImages {
       try {
         const packages = JSON.parse(img.Labels?.[ZYGOTE_LABELS.packages] ?? "{}") as Record<string, string>;
         const setId = img.Labels?.[ZYGOTE_LABELS.set] || undefined;
-        out.push({ spec: fromBinary(FunctionSpecSchema, Buffer.from(encoded, "base64")), image: tag, setId, packages });
+        const setImage = (setId && img.Labels?.[ZYGOTE_LABELS.image]) || undefined;
+        out.push({ spec: fromBinary(FunctionSpecSchema, Buffer.from(encoded, "base64")), image: tag, setId, setImage, packages });
       } catch {
         // An image from an incompatible version of the platform: ignore it.
       }
@@ -244,7 +247,10 @@ export class FunctionImages {
         [LABELS.spec]: Buffer.from(toBinary(FunctionSpecSchema, spec)).toString("base64"),
         [ZYGOTE_LABELS.packages]: JSON.stringify(zygote?.packages ?? {}),
       };
-      if (zygote) labels[ZYGOTE_LABELS.set] = zygote.setId;
+      if (zygote) {
+        labels[ZYGOTE_LABELS.set] = zygote.setId;
+        labels[ZYGOTE_LABELS.image] = zygote.image;
+      }
       await buildImage(this.o.docker, staging, ["Dockerfile", "root"], image, labels);
       return { image, buildUs: elapsed(), codeDirs };
     } finally {

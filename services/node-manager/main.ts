@@ -47,6 +47,7 @@ runService("node-manager", async (logger) => {
     maxLendersPerFunction: cfg.maxLendersPerFunction,
     zygotesFromHelpers: cfg.zygotesFromHelpers,
     convertOnDemand: cfg.zygoteOnDemand,
+    reserveZygotes: cfg.zygoteReserve,
     fallbackKeepAliveMs: cfg.histogramFallbackKeepAliveMs || cfg.keepAliveMs,
   });
   const assigner = new ZygoteAssigner({ url: cfg.zygoteBuilderUrl, internalSecret: cfg.internalSecret, npmInstallTimeoutMs: cfg.npmInstallTimeoutMs, logger });

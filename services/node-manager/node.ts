@@ -240,6 +240,7 @@ export class Node {
       maxConcurrency,
       dependencies: new Map(Object.entries(spec.dependencies)),
       packages: new Map(Object.entries(prepared.packages)),
+      zygoteSet: prepared.setId && prepared.setImage ? { id: prepared.setId, image: prepared.setImage } : undefined,
       claim: hostNetwork || nonRoot || !prepared.codeDirs ? undefined : {
         entry: spec.entry || "index.js",
         env: spec.env,

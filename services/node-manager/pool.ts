@@ -32,6 +32,8 @@ export interface RunnableFunction {
   readonly dependencies?: Packages;
   /** The package set its own image holds (what its executors cover once they are zygotes). */
   readonly packages?: Packages;
+  /** That set's id and zygote image, from which a spare zygote of the set can start; undefined without a set. */
+  readonly zygoteSet?: { readonly id: string; readonly image: string };
   /** How to hand it a zygote or stem cell; undefined: it cannot be (its code is not on this host). */
   readonly claim?: ClaimSpec;
 }
@@ -228,7 +230,20 @@ export class ContainerPool {
       containers: this.all().map(containerView),
       functions: [...this.known.values()].map((fn) => this.history.view(fn.name, fn.dependencies ?? EMPTY, fn.memoryMb)),
       popularSet: this.o.popularSet?.(),
+      packageSets: this.packageSets(),
     };
+  }
+
+  /** The package sets the node's functions build from, with the functions of each that may borrow a zygote. */
+  private packageSets(): PackageSetView[] {
+    const sets = new Map<string, { id: string; image: string; packages: Packages; functions: string[] }>();
+    for (const fn of this.known.values()) {
+      if (!fn.zygoteSet || !fn.claim) continue;
+      const set = sets.get(fn.zygoteSet.id) ?? { ...fn.zygoteSet, packages: fn.packages ?? EMPTY, functions: [] };
+      set.functions.push(fn.name);
+      sets.set(set.id, set);
+    }
+    return [...sets.values()];
   }
 
   /** Asks the policy what to do now and does it. */
@@ -340,8 +355,9 @@ export class ContainerPool {
       } else if (a.kind === "start-stem-cell") {
         if (this.o.spares) this.startSpare(ContainerRole.STEM_CELL, this.o.spares.stemCell(), EMPTY, a.reason);
       } else if (a.kind === "start-zygote") {
-        const set = this.o.popularSet?.();
-        if (this.o.spares && set && set.id === a.setId) this.startSpare(ContainerRole.ZYGOTE, this.o.spares.zygote(set), set.packages, a.reason);
+        const popular = this.o.popularSet?.();
+        const set = popular?.id === a.setId ? popular : this.packageSets().find((s) => s.id === a.setId);
+        if (this.o.spares && set) this.startSpare(ContainerRole.ZYGOTE, this.o.spares.zygote(set), set.packages, a.reason);
       } else if (a.kind === "prewarm-executor") {
         const fn = this.known.get(a.functionName);
         if (fn && this.starting.size < this.o.maxStarts && this.makeRoom(fn.memoryMb)) void this.coldStart(fn, a.reason);

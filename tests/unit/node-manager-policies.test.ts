@@ -33,8 +33,8 @@ function fn(p: Partial<FunctionView> & { name: string }): FunctionView {
   return { dependencies: new Map(), memoryMb: 128, arrivals: [], arrivalLevels: [], idleTimesMs: [], coldStarts: [], idleSince: undefined, ...p };
 }
 
-function view(containers: ContainerView[], functions: FunctionView[] = [], popularSet?: PackageSetView): NodeView {
-  return { containers, functions, memoryCapacityMb: 4096, popularSet };
+function view(containers: ContainerView[], functions: FunctionView[] = [], popularSet?: PackageSetView, packageSets: PackageSetView[] = []): NodeView {
+  return { containers, functions, memoryCapacityMb: 4096, popularSet, packageSets };
 }
 
 /** Actions as short strings: "remove:c1", "become-zygote:c2", "start-stem-cell", "start-zygote:S", "prewarm-executor:f". */
@@ -438,6 +438,50 @@ test("pagurus converts on demand only a surplus or unkept executor idle for the 
   t.is(createPolicy("pagurus", { convertOnDemand: false }).convertForRenter!(renter, [hIdle], view([hWarm, hIdle]), now), undefined);
   // Other policies never convert on demand.
   for (const name of POLICY_NAMES.filter((n) => n !== "pagurus")) t.is(createPolicy(name).convertForRenter, undefined, name);
+});
+
+test("pagurus's reserve: none by default; while functions are active, converts an unkept idle executor early, else starts a zygote of the set covering the most", (t) => {
+  const now = 1_000_000;
+  const big: PackageSetView = { id: "S-big", image: "zy:big", packages: m({ a: "1", b: "1" }), functions: ["f", "g"] };
+  const small: PackageSetView = { id: "S-small", image: "zy:small", packages: m({ a: "1" }), functions: ["h"] };
+  const active = [
+    fn({ name: "f", dependencies: m({ a: "1" }), arrivals: [now - 5000] }),
+    fn({ name: "g", dependencies: m({ b: "1" }), arrivals: [now - 1000] }),
+    fn({ name: "h", dependencies: m({ a: "1" }), arrivals: [now - 2000], coldStarts: [now - 2000] }),
+  ];
+  const busy = ctr({ id: "f-busy", functionName: "f", state: BUSY, inflight: 1, packages: m({ a: "1", b: "1" }), lastUsedAt: now });
+  t.deepEqual(brief(createPolicy("pagurus").decide(view([busy], active, undefined, [big, small]), now)), [], "Pagurus's design: no reserve");
+  const p = createPolicy("pagurus", { reserveZygotes: 1 });
+  // f-busy is busy, nothing to convert: a zygote of the set covering the most active functions (big covers f, g and h).
+  t.deepEqual(brief(p.decide(view([busy], active, undefined, [big, small]), now)), ["start-zygote:S-big"]);
+  // Two wanted, one starting already: one more.
+  const starting = ctr({ id: "z1", role: ZYGOTE, functionName: "", state: STARTING, packages: big.packages, roleSince: now, lastUsedAt: now });
+  t.deepEqual(brief(createPolicy("pagurus", { reserveZygotes: 2 }).decide(view([busy, starting], active, undefined, [big, small]), now)), ["start-zygote:S-big"]);
+  t.deepEqual(brief(p.decide(view([busy, starting], active, undefined, [big, small]), now)), [], "the starting zygote is the reserve");
+  // A zygote covering no active function does not count.
+  const stray = { ...starting, id: "z-stray", state: IDLE, packages: m({ c: "1" }), lastUsedAt: now };
+  t.deepEqual(brief(p.decide(view([busy, stray], active, undefined, [big, small]), now)), ["start-zygote:S-big"]);
+  // Equal cover: the set with more recent cold starts among its functions, then fewer packages.
+  const same: PackageSetView = { ...small, id: "S-other", packages: m({ a: "1" }), functions: [] };
+  const fOnly = [active[0]];
+  t.deepEqual(brief(p.decide(view([], fOnly, undefined, [big, same]), now)), ["start-zygote:S-other"], "fewer packages");
+  // An idle executor its function does not keep (a second container of f, which keeps 1) is converted early
+  // instead of starting a container; one idle for less than the minimum zygote time is not.
+  const fIdle = ctr({ id: "f-idle", functionName: "f", packages: m({ a: "1", b: "1" }), lastUsedAt: now - 1500 });
+  t.deepEqual(brief(p.decide(view([busy, fIdle], active, undefined, [big]), now)), ["become-zygote:f-idle"]);
+  t.deepEqual(brief(p.decide(view([busy, { ...fIdle, lastUsedAt: now - 500 }], active, undefined, [big]), now)), ["start-zygote:S-big"]);
+  // f's only container, kept (f arrived 5 s ago, within its zygote time): not converted, a zygote starts instead.
+  t.deepEqual(brief(p.decide(view([{ ...fIdle, id: "f-only" }], active, undefined, [big]), now)), ["start-zygote:S-big"]);
+  // Nobody arrived within keep-alive: no reserve, and zygotes go at their keep-alive as always.
+  const quiet = active.map((f) => ({ ...f, arrivals: [now - K] }));
+  t.deepEqual(brief(p.decide(view([busy], quiet, undefined, [big]), now)), []);
+  const old = ctr({ id: "z-old", role: ZYGOTE, functionName: "", packages: big.packages, lastUsedAt: now - K, roleSince: now - K });
+  t.deepEqual(brief(p.decide(view([old], quiet, undefined, [big]), now)), ["remove:z-old"]);
+  // While functions are active the newest reserve zygotes are spared their keep-alive removal; others go.
+  const older = { ...old, id: "z-older", roleSince: now - K - 1 };
+  t.deepEqual(brief(p.decide(view([old, older], active, undefined, [big]), now)), ["remove:z-older"]);
+  t.deepEqual(brief(createPolicy("pagurus", { reserveZygotes: 2 }).decide(view([old, older], active, undefined, [big]), now)), []);
+  t.throws(() => createPolicy("pagurus", { reserveZygotes: -1 }), { instanceOf: RangeError });
 });
 
 // ---------------------------------------------------------------- histogram

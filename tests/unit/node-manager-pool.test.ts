@@ -541,6 +541,37 @@ test("prewarm-executor starts an executor of a known function ahead of its arriv
   t.is(runtime.created, 2);
 });
 
+test("the view lists the package sets of the node's functions; start-zygote of one starts a zygote from the set's image, lent as HELPER", async (t) => {
+  const { pool, runtime, clock } = setup(2048, 0, 4, lendFirst);
+  const withSet = (f: RunnableFunction): RunnableFunction => ({ ...f, zygoteSet: { id: "S1", image: "zygote-s1" } });
+  const f = withSet(fn("f", 256, 1, { lodash: "4.17.21", ms: "2.1.3" }));
+  const g = withSet({ ...fn("g", 512, 1, { lodash: "4.17.21" }), packages: f.packages });
+  const a = await pool.acquire(f, clock.now() + 1000);
+  pool.release(a.container);
+  const b = await pool.acquire(g, clock.now() + 1000);
+  pool.release(b.container);
+  const sets = pool.view().packageSets;
+  t.deepEqual(
+    sets.map((s) => ({ id: s.id, image: s.image, packages: [...s.packages.keys()].sort(), functions: [...s.functions].sort() })),
+    [{ id: "S1", image: "zygote-s1", packages: ["lodash", "ms"], functions: ["f", "g"] }],
+  );
+  pool.apply([{ kind: "start-zygote", setId: "unknown", reason: "test" }]);
+  t.is(runtime.created, 2, "a set nobody here builds from starts nothing");
+  pool.apply([{ kind: "start-zygote", setId: "S1", reason: "reserve" }]);
+  await eventually(() => pool.all().some((c) => c.role === ContainerRole.ZYGOTE && c.state === ContainerState.IDLE), "the zygote to start", 5000, 1);
+  const z = pool.all().find((c) => c.role === ContainerRole.ZYGOTE)!;
+  t.deepEqual([...z.packages.keys()].sort(), ["lodash", "ms"]);
+  t.is(runtime.created, 3);
+  // Both containers busy: the next g is forked from the zygote.
+  const busyF = await pool.acquire(f, clock.now() + 1000);
+  const busyG = await pool.acquire(g, clock.now() + 1000);
+  const c = await pool.acquire(g, clock.now() + 1000);
+  t.is(c.startKind, StartKind.HELPER);
+  t.is(c.container, z);
+  t.is(runtime.created, 3, "no container was created for the scale-up");
+  for (const l of [busyF, busyG, c]) pool.release(l.container);
+});
+
 test("the policy view carries each function's arrivals, idle times and cold starts", async (t) => {
   const { pool, clock } = setup(1024, 0, 4, lendFirst);
   const f = fn("f");

@@ -34,6 +34,7 @@ export function createPolicy(name: PolicyName, options: PolicyOptions = {}): Sta
         maxLendersPerFunction: options.maxLendersPerFunction,
         zygotesFromHelpers: options.zygotesFromHelpers,
         convertOnDemand: options.convertOnDemand,
+        reserveZygotes: options.reserveZygotes,
       });
     case "histogram":
       return histogramPolicy({

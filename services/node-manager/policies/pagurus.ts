@@ -74,6 +74,18 @@
 // smaller template to start), then the longest idle, then id. A container h keeps may still go: the
 // renter's cold start is certain, h's need of its k-th container again within zygote time k is not (the
 // 2-hour replay had cold starts while 5 idle containers, all kept, stood by).
+//
+// Reserve (`reserveZygotes` R, default 0: Pagurus's own design has none): while any function arrived within
+// the last keepAliveMs, the node keeps R zygotes standing that cover an active function, so that a
+// scale-up or a first arrival with every container busy forks a helper instead of starting cold (the
+// 2-hour replay's residual cold starts were of that kind). Zygotes made by the rules above count; when they
+// fall short, decide() (4) converts early a qualifying idle executor or helper that its function does not
+// keep (idle at least minZygoteTimeMs, lender bound respected), longest idle first, and failing that (5)
+// starts a zygote container of the package set that covers the most active functions (then the most
+// recent cold starts among them, fewest packages, id). The newest R zygotes are spared from keep-alive
+// removal while functions are active, so a reserve is not removed only to be started again. A spare
+// zygote holds the pool's spare limit (a shrunk converted one less), far less than the executors that
+// keep-alive would hold for the same cover.
 import { jaccard } from "../../../common/package-sets.js";
 import { ContainerRole } from "../container.js";
 import {
@@ -90,12 +102,13 @@ import {
   recentColdStarts,
 } from "./common.js";
 import { OPENWHISK_KEEP_ALIVE_MS } from "./keepalive.js";
-import { covers, type ContainerView, type FunctionView, type NodeView, type PolicyAction, type StartupPolicy } from "./policy.js";
+import { covers, type ContainerView, type FunctionView, type NodeView, type PackageSetView, type PolicyAction, type StartupPolicy } from "./policy.js";
 
 export const DEFAULT_ZYGOTE_TIME_MS = 60_000;
 export const DEFAULT_MIN_ARRIVALS = 10;
 export const DEFAULT_MIN_ZYGOTE_TIME_MS = 1_000;
 export const DEFAULT_MAX_LENDERS_PER_FUNCTION = 2;
+export const DEFAULT_RESERVE_ZYGOTES = 0;
 export const ZYGOTE_TIME_PERCENTILE = 95;
 
 export interface PagurusOptions {
@@ -113,6 +126,8 @@ export interface PagurusOptions {
   readonly zygotesFromHelpers?: boolean;
   /** A cold start turns a surplus idle executor of another function into a zygote for it. Default true. */
   readonly convertOnDemand?: boolean;
+  /** Zygotes kept standing while functions are active (converted early or started). Default 0. */
+  readonly reserveZygotes?: number;
 }
 
 interface PagurusSettings {
@@ -123,6 +138,7 @@ interface PagurusSettings {
   readonly maxLendersPerFunction: number;
   readonly zygotesFromHelpers: boolean;
   readonly convertOnDemand: boolean;
+  readonly reserveZygotes: number;
 }
 
 function settings(o: PagurusOptions): PagurusSettings {
@@ -134,6 +150,7 @@ function settings(o: PagurusOptions): PagurusSettings {
     maxLendersPerFunction: checkInt("maxLendersPerFunction", o.maxLendersPerFunction ?? DEFAULT_MAX_LENDERS_PER_FUNCTION, 0),
     zygotesFromHelpers: o.zygotesFromHelpers ?? false,
     convertOnDemand: o.convertOnDemand ?? true,
+    reserveZygotes: checkInt("reserveZygotes", o.reserveZygotes ?? DEFAULT_RESERVE_ZYGOTES, 0),
   };
   if (s.minZygoteTimeMs >= s.keepAliveMs) {
     throw new RangeError(`minZygoteTimeMs (${s.minZygoteTimeMs}) must be below keepAliveMs (${s.keepAliveMs})`);
@@ -242,6 +259,35 @@ export function zygoteKeepAliveMs(c: ContainerView, formerMemoryMb: number | und
   return Math.round(idleAtConversion + ((keepAliveMs - idleAtConversion) * formerMemoryMb) / c.memoryMb);
 }
 
+/**
+ * Keep-alive removals less those of the newest zygotes covering an active function that the reserve needs:
+ * while functions arrive, the reserve's zygotes are not removed for idleness.
+ */
+function spareReserve(actions: PolicyAction[], view: NodeView, reserve: number, coversActive: (c: ContainerView) => boolean): PolicyAction[] {
+  const removing = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
+  const zygotes = view.containers.filter((c) => c.role === ContainerRole.ZYGOTE && isLive(c) && coversActive(c));
+  let standing = zygotes.filter((c) => !removing.has(c.id)).length;
+  const spared = new Set<string>();
+  for (const c of zygotes.filter((z) => removing.has(z.id)).sort((a, b) => b.roleSince - a.roleSince || byId(a, b))) {
+    if (standing >= reserve) break;
+    spared.add(c.id);
+    standing++;
+  }
+  return spared.size === 0 ? actions : actions.filter((a) => a.kind !== "remove" || !spared.has(a.containerId));
+}
+
+/** The package set a reserve zygote starts from: the one that covers the most active functions. */
+function reserveSet(sets: readonly PackageSetView[], active: readonly FunctionView[], nowMs: number, keepAliveMs: number): PackageSetView | undefined {
+  const ranked = sets
+    .map((set) => {
+      const served = active.filter((f) => covers(set.packages, f.dependencies));
+      return { set, served: served.length, cold: served.reduce((n, f) => n + recentColdStarts(f, nowMs, keepAliveMs), 0) };
+    })
+    .filter((x) => x.served > 0)
+    .sort((a, b) => b.served - a.served || b.cold - a.cold || a.set.packages.size - b.set.packages.size || (a.set.id < b.set.id ? -1 : a.set.id > b.set.id ? 1 : 0));
+  return ranked[0]?.set;
+}
+
 export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
   const s = settings(options);
   const { keepAliveMs } = s;
@@ -249,9 +295,12 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
     name: "pagurus",
     decide(view: NodeView, nowMs: number): PolicyAction[] {
       const fns = functionsByName(view);
-      const actions = keepAliveRemovals(view.containers, nowMs, (c) =>
+      const active = s.reserveZygotes > 0 ? view.functions.filter((f) => f.arrivals.length > 0 && nowMs - f.arrivals[f.arrivals.length - 1] < keepAliveMs) : [];
+      const coversActive = (c: ContainerView) => active.some((f) => covers(c.packages, f.dependencies));
+      let actions = keepAliveRemovals(view.containers, nowMs, (c) =>
         c.role === ContainerRole.ZYGOTE ? zygoteKeepAliveMs(c, fns.get(c.formerFunction)?.memoryMb, keepAliveMs) : keepAliveMs,
       );
+      if (active.length > 0) actions = spareReserve(actions, view, s.reserveZygotes, coversActive);
       const removed = new Set(actions.map((a) => (a.kind === "remove" ? a.containerId : "")));
       const { kept, keeps } = containersKept(view, fns, nowMs, s, removed);
       const ztOf = (name: string): number => zygoteTime(fns.get(name), s);
@@ -269,7 +318,6 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
         )
         .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
         .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
-      if (candidates.length === 0) return actions;
 
       const lenders = new Map<string, number>();
       for (const c of view.containers) {
@@ -277,16 +325,47 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
           lenders.set(c.formerFunction, (lenders.get(c.formerFunction) ?? 0) + 1);
         }
       }
+      const converted = new Set<string>();
+      const convert = (c: ContainerView, reason: string): boolean => {
+        const lent = lenders.get(c.functionName) ?? 0;
+        if (lent >= s.maxLendersPerFunction) return false;
+        lenders.set(c.functionName, lent + 1);
+        converted.add(c.id);
+        actions.push({ kind: "become-zygote", containerId: c.id, reason });
+        return true;
+      };
       for (const { c, serves } of candidates) {
         const f = c.functionName;
-        const lent = lenders.get(f) ?? 0;
-        if (lent >= s.maxLendersPerFunction) continue;
-        lenders.set(f, lent + 1);
-        actions.push({
-          kind: "become-zygote",
-          containerId: c.id,
-          reason: `idle for ${idleMs(c, nowMs)} ms >= zygote time ${ztOf(f)} ms of ${f}, which keeps ${keeps.get(f) ?? 0} container(s); covers ${serves} function(s) with recent cold starts`,
-        });
+        convert(c, `idle for ${idleMs(c, nowMs)} ms >= zygote time ${ztOf(f)} ms of ${f}, which keeps ${keeps.get(f) ?? 0} container(s); covers ${serves} function(s) with recent cold starts`);
+      }
+      if (active.length === 0) return actions;
+
+      // The reserve: zygotes standing (or on their way) that cover an active function.
+      let missing = s.reserveZygotes;
+      for (const c of view.containers) {
+        if (c.role === ContainerRole.ZYGOTE && isLive(c) && !removed.has(c.id) && coversActive(c)) missing--;
+      }
+      for (const c of view.containers) if (converted.has(c.id) && coversActive(c)) missing--;
+      if (missing <= 0) return actions;
+      const early = view.containers
+        .filter(
+          (c) =>
+            (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
+            isIdle(c) &&
+            !removed.has(c.id) &&
+            !kept.has(c.id) &&
+            !converted.has(c.id) &&
+            idleMs(c, nowMs) >= s.minZygoteTimeMs &&
+            coversActive(c),
+        )
+        .sort((a, b) => a.lastUsedAt - b.lastUsedAt || byId(a, b));
+      for (const c of early) {
+        if (missing <= 0) break;
+        if (convert(c, `reserve of ${s.reserveZygotes} zygote(s): idle for ${idleMs(c, nowMs)} ms, ${c.functionName} does not keep it`)) missing--;
+      }
+      const set = reserveSet(view.packageSets, active, nowMs, keepAliveMs);
+      for (; missing > 0 && set; missing--) {
+        actions.push({ kind: "start-zygote", setId: set.id, reason: `reserve of ${s.reserveZygotes} zygote(s) for the functions of set ${set.id}` });
       }
       return actions;
     },

@@ -62,6 +62,8 @@ export interface NodeView {
   readonly memoryCapacityMb: number;
   /** SOCK's popular-package set, once zygote-builder has built its image. */
   readonly popularSet: PackageSetView | undefined;
+  /** The package sets the node's functions build from (zygote-builder's plan, as far as it concerns them). */
+  readonly packageSets: readonly PackageSetView[];
 }
 
 export type PolicyAction =
@@ -71,7 +73,7 @@ export type PolicyAction =
   | { readonly kind: "become-zygote"; readonly containerId: string; readonly reason: string }
   /** Start a generic runtime container holding an empty template (OpenWhisk stem cell). */
   | { readonly kind: "start-stem-cell"; readonly reason: string }
-  /** Start a zygote container of a package set (SOCK). */
+  /** Start a zygote container of a package set (SOCK's popular set, or one of packageSets). */
   | { readonly kind: "start-zygote"; readonly setId: string; readonly reason: string }
   /** Start an executor of a function ahead of its expected arrival (hybrid histogram's pre-warm). */
   | { readonly kind: "prewarm-executor"; readonly functionName: string; readonly reason: string };
