@@ -305,17 +305,18 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
       const { kept, keeps } = containersKept(view, fns, nowMs, s, removed);
       const ztOf = (name: string): number => zygoteTime(fns.get(name), s);
 
+      // An idle executor (or helper) its function does not keep, idle at least minIdleMs.
+      const convertible = (c: ContainerView, minIdleMs: number): boolean =>
+        (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
+        isIdle(c) &&
+        !removed.has(c.id) &&
+        !kept.has(c.id) &&
+        idleMs(c, nowMs) >= minIdleMs;
+
       // Functions with recent cold starts: the ones waiting for a lender.
       const coldFns = view.functions.filter((f) => recentColdStarts(f, nowMs, keepAliveMs) > 0);
       const candidates = view.containers
-        .filter(
-          (c) =>
-            (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
-            isIdle(c) &&
-            !removed.has(c.id) &&
-            !kept.has(c.id) &&
-            idleMs(c, nowMs) >= ztOf(c.functionName),
-        )
+        .filter((c) => convertible(c, ztOf(c.functionName)))
         .map((c) => ({ c, serves: coldFns.filter((g) => g.name !== c.functionName && covers(c.packages, g.dependencies)).length }))
         .sort((a, b) => b.serves - a.serves || a.c.lastUsedAt - b.c.lastUsedAt || byId(a.c, b.c));
 
@@ -348,16 +349,7 @@ export function pagurusPolicy(options: PagurusOptions = {}): StartupPolicy {
       for (const c of view.containers) if (converted.has(c.id) && coversActive(c)) missing--;
       if (missing <= 0) return actions;
       const early = view.containers
-        .filter(
-          (c) =>
-            (c.role === ContainerRole.EXECUTOR || (s.zygotesFromHelpers && c.role === ContainerRole.HELPER)) &&
-            isIdle(c) &&
-            !removed.has(c.id) &&
-            !kept.has(c.id) &&
-            !converted.has(c.id) &&
-            idleMs(c, nowMs) >= s.minZygoteTimeMs &&
-            coversActive(c),
-        )
+        .filter((c) => !converted.has(c.id) && convertible(c, s.minZygoteTimeMs) && coversActive(c))
         .sort((a, b) => a.lastUsedAt - b.lastUsedAt || byId(a, b));
       for (const c of early) {
         if (missing <= 0) break;
