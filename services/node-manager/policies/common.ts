@@ -78,7 +78,7 @@ export function functionsByName(view: NodeView): Map<string, FunctionView> {
 }
 
 /** Deterministic id order (plain code-unit comparison, no locale). */
-export function byId(a: ContainerView, b: ContainerView): number {
+export function byId(a: { readonly id: string }, b: { readonly id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

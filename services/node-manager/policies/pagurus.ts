@@ -284,7 +284,7 @@ function reserveSet(sets: readonly PackageSetView[], active: readonly FunctionVi
       return { set, served: served.length, cold: served.reduce((n, f) => n + recentColdStarts(f, nowMs, keepAliveMs), 0) };
     })
     .filter((x) => x.served > 0)
-    .sort((a, b) => b.served - a.served || b.cold - a.cold || a.set.packages.size - b.set.packages.size || (a.set.id < b.set.id ? -1 : a.set.id > b.set.id ? 1 : 0));
+    .sort((a, b) => b.served - a.served || b.cold - a.cold || a.set.packages.size - b.set.packages.size || byId(a.set, b.set));
   return ranked[0]?.set;
 }
 
