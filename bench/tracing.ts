@@ -63,6 +63,8 @@ interface Contender {
   readonly close: () => void;
   readonly rps: number[];
   readonly cpuMsPerCall: number[];
+  /** This process's CPU per call during the slice: the load generator's (and the sinks') share of the machine. */
+  readonly clientCpuMsPerCall: number[];
   readonly byProcess: Record<string, number>[];
   readonly warm: number[];
   /** Calls the open loop (BENCH_RATE) skipped per slice, with BENCH_CLIENTS in flight. */
@@ -87,7 +89,7 @@ async function startContender(mode: Mode): Promise<Contender> {
       if (r.status !== InvocationStatus.OK) throw new Error(`noop (${mode}): ${InvocationStatus[r.status]} ${r.error?.message}`);
     };
     for (let i = 0; i < WARMUP_CALLS; i++) await invoke();
-    return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], byProcess: [], warm: [], skipped: [] };
+    return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], clientCpuMsPerCall: [], byProcess: [], warm: [], skipped: [] };
   } catch (err) {
     gateway.close();
     await mesh.stop();
@@ -116,7 +118,10 @@ async function slice(c: Contender): Promise<void> {
   }
   // Pids are read each time: the sidecar and worker are found through Docker.
   const spent = cpuSince(meshPids(c.mesh));
+  const client0 = process.cpuUsage();
   const { rps, calls, skipped } = RATE === undefined ? { ...(await closedLoop(c.invoke, CLIENTS, SLICE_S)), skipped: 0 } : await openLoop(c.invoke, RATE, SLICE_S, CLIENTS);
+  const client = process.cpuUsage(client0);
+  c.clientCpuMsPerCall.push((client.user + client.system) / 1000 / calls);
   c.rps.push(rps);
   c.skipped.push(skipped);
   c.open = { spent, calls };
@@ -171,6 +176,7 @@ async function main() {
         cpu_vs_off: perMode((c) => spread(ratios(c, (x) => x.cpuMsPerCall))),
         // Per process, the median over the rounds: where the spans' cost lands.
         cpu_ms_per_invocation_by_process: perMode((c) => Object.fromEntries(Object.keys(c.byProcess[0] ?? {}).map((p) => [p, r3(median(c.byProcess.map((b) => b[p] ?? 0)))]))),
+        client_cpu_ms_per_invocation: perMode((c) => r3(median(c.clientCpuMsPerCall))),
         warm_ms_p50: perMode((c) => r3(median(c.warm))),
         ...(RATE === undefined ? {} : { open_loop_calls_skipped: perMode((c) => c.skipped.reduce((a, b) => a + b, 0)) }),
         otlp_exports_received: perMode((c) => c.sink.exports()),
