@@ -4,6 +4,7 @@
 // PROFILE_SIDECAR=1: the function container's sidecar too. It runs in a container without a shell or a
 // network, so its inspector is opened with SIGUSR1 from the host and driven from a `docker exec`'d node
 // inside the container (CDP over the container's loopback), the profile coming back on that process's stdout.
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +13,6 @@ import { createGrpcJsClient } from "../client/grpc-js.js";
 import { GatewayService } from "../gen/faas/gateway/v1/gateway_pb.js";
 import { LocalMesh, REPO_ROOT } from "../scripts/local-mesh.js";
 import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv } from "./otlp-sink.js";
-import { execFileSync, spawn } from "node:child_process";
 
 const seconds = Number(process.argv[2] ?? 8);
 const sequential = process.argv[3] === "seq";

@@ -41,4 +41,9 @@ export async function deployFixture(ctx: MeshContext, name: string, from = FIXTU
 }
 
 export const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+/** Invokes fn through the mesh's gateway with a JSON payload; the gateway's answer. */
+export async function invokeJson(ctx: MeshContext, fn: string, payload: unknown = {}) {
+  return (await ctx.gateway.invoke({ function: fn, payload: json(payload) }, { timeoutMs: 120_000 })).message;
+}
 export const parse = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));

@@ -8,7 +8,7 @@ import { InvocationStatus, StartKind } from "../../gen/faas/common/v1/common_pb.
 import { ContainerRole, ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import { NodeManagerService } from "../../gen/faas/nodemanager/v1/node_manager_pb.js";
 import { eventually } from "../helpers/eventually.js";
-import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
+import { deployFixture, invokeJson, parse, useMesh } from "../helpers/test-mesh.js";
 
 const ctx = useMesh(test, {
   env: {
@@ -16,10 +16,7 @@ const ctx = useMesh(test, {
   },
 });
 
-async function invoke(fn: string, payload: unknown = {}) {
-  const { message } = await ctx.gateway.invoke({ function: fn, payload: json(payload) }, { timeoutMs: 120_000 });
-  return message;
-}
+const invoke = (fn: string, payload: unknown = {}) => invokeJson(ctx, fn, payload);
 
 test.serial.before(async () => {
   await deployFixture(ctx, "tenant-a");
