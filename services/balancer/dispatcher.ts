@@ -8,7 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
-import { failSpan, nowMs, recordSpan, ROOT_CONTEXT, SpanKind, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
+import { failSpan, nowMs, recordSpan, ROOT_CONTEXT, SpanKind, SpanStatusCode, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import { InvocationOutcomeSchema, InvocationStatus, LimitsSchema, StartKind, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import type { ClusterView } from "./cluster-view.js";
@@ -212,7 +212,7 @@ export class Dispatcher {
     const waiting = new Map(runs.map((m) => [m.req.invocationId, m]));
     const spans = new MemberSpans(batchId, batchSize, degree);
     const answer = (m: Member, outcome: InvocationOutcome) => {
-      spans.end(m);
+      spans.end(m, undefined, outcome);
       m.resolve(outcome);
       for (const c of copiesOf.get(m) ?? []) {
         const copy = clone(InvocationOutcomeSchema, outcome);
@@ -355,10 +355,12 @@ class MemberSpans {
     return traceparentOf(ctx) || m.req.traceparent;
   }
 
-  end(m: Member, err?: Error): void {
+  /** Ends the member's route span: failed by the call's error, or by an outcome that is not OK (the node's acquire and the sidecar's spans say where). */
+  end(m: Member, err?: Error, outcome?: InvocationOutcome): void {
     const span = this.#routes.get(m);
     if (!span) return;
     if (err) failSpan(span, err);
+    else if (outcome && outcome.status !== InvocationStatus.OK && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message ?? InvocationStatus[outcome.status] });
     span.end();
     this.#routes.delete(m);
   }

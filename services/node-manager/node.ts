@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "../../common/logger.js";
-import { contextFromTraceparent, failSpan, inSpan, nowMs, recordSpan, SpanKind, SpanStatusCode, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
+import { contextFromTraceparent, inSpan, nowMs, recordSpan, withContext, type Context } from "../../common/trace-context.js";
 import type { Clock } from "../../common/clock.js";
 import {
   FunctionErrorSchema,
@@ -84,7 +84,7 @@ export class Node {
     const member = async (m: BatchMember): Promise<InvocationOutcome> => {
       let outcome: InvocationOutcome;
       try {
-        outcome = await this.invoke(create(InvokeRequestSchema, { invocationId: m.invocationId, function: ref, payload: m.payload, traceparent: m.traceparent }), req);
+        outcome = await this.invoke(create(InvokeRequestSchema, { invocationId: m.invocationId, function: ref, payload: m.payload, traceparent: m.traceparent }));
       } catch (err) {
         const e = ConnectError.from(err);
         outcome = create(InvocationOutcomeSchema, {
@@ -101,20 +101,24 @@ export class Node {
     return inCompletionOrder(req.members.map(member));
   }
 
-  /** One invocation (batch: the piece it is a member of), in the node-manager.invoke span of its trace. */
-  invoke(req: InvokeRequest, batch?: Pick<InvokeBatchRequest, "batchId" | "batchSize">): Promise<InvocationOutcome> {
+  /**
+   * One invocation (batch: the piece it is a member of). node-manager's span in its trace is the acquire
+   * (its start kind, and the start it waited for); the call into the container has none of its own: the
+   * sidecar's spans are children of the balancer's route span, as the acquire is, and the gaps around
+   * them in the route span are the hops. A server span around the whole call cost every recorded warm
+   * invocation a sixth of its spans and said nothing the route span does not (bench/tracing.ts).
+   */
+  invoke(req: InvokeRequest): Promise<InvocationOutcome> {
     const ref = req.function;
     if (!ref) throw new ConnectError("function is required", Code.InvalidArgument);
-    const fn = this.runnable(ref);
-    const attributes = { "faas.function": fn.name, "faas.invocation_id": req.invocationId, "faas.node": this.o.nodeId, ...(batch && { "faas.batch.id": batch.batchId, "faas.batch.size": batch.batchSize }) };
-    return inSpan("node-manager.invoke", contextFromTraceparent(req.traceparent), { kind: SpanKind.SERVER, attributes }, (span, ctx) => this.#invoke(req, ref, fn, span, ctx));
+    return this.#invoke(req, ref, this.runnable(ref), contextFromTraceparent(req.traceparent));
   }
 
-  async #invoke(req: InvokeRequest, ref: FunctionRef, fn: RunnableFunction, span: Span, ctx: Context): Promise<InvocationOutcome> {
+  async #invoke(req: InvokeRequest, ref: FunctionRef, fn: RunnableFunction, ctx: Context): Promise<InvocationOutcome> {
     const outcome = create(InvocationOutcomeSchema, { invocationId: req.invocationId, nodeId: this.o.nodeId });
     const timeoutMs = ref.limits?.timeoutMs ?? 60_000;
-    // A lent zygote's fork runs the invocation itself: the sidecar's spans are then children of this one.
-    const run = { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: traceparentOf(ctx) || req.traceparent };
+    // A lent zygote's fork runs the invocation itself: its spans, too, are children of the caller's.
+    const run = { invocationId: req.invocationId, payload: req.payload, timeoutMs, traceparent: req.traceparent };
     let lease: Lease;
     try {
       lease = await this.#acquire(fn, run, ctx);
@@ -122,16 +126,12 @@ export class Node {
       outcome.status = InvocationStatus.PLATFORM_ERROR;
       const type = err instanceof NoCapacityError ? "NoCapacity" : err instanceof StartFailedError ? "StartFailed" : "Internal";
       outcome.error = create(FunctionErrorSchema, { type, message: (err as Error).message });
-      failSpan(span, err);
       return outcome;
     }
     outcome.startKind = lease.startKind;
     outcome.containerId = lease.container.id;
-    if (span.isRecording()) span.setAttributes({ "faas.start_kind": StartKind[lease.startKind], "faas.container": lease.container.id });
-    if (this.o.logger.isLevelEnabled("debug")) withContext(ctx, () => this.o.logger.debug({ invocation: req.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[lease.startKind] }, "container acquired"));
     try {
-      // A lent container's fork may have run it already. The call into the container has no span of its
-      // own: the sidecar's spans are children of this one, and the gap around them is the call.
+      // A lent container's fork may have run it already.
       const r =
         lease.result ??
         (await lease.channel.client.run(
@@ -158,26 +158,26 @@ export class Node {
       outcome.error = create(FunctionErrorSchema, { type: "ContainerFailed", message: `container ${lease.container.id} failed: ${e.rawMessage}` });
       outcome.timings = create(TimingsSchema, { queuedUs: lease.queuedUs, startupUs: lease.startupUs });
     }
-    if (outcome.status !== InvocationStatus.OK && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message ?? "" });
     return outcome;
   }
 
   /**
-   * The pool's acquire in a node-manager.acquire span (attribute: the start kind), with a child for the
-   * start it waited for: container.create (COLD), zygote.fork (HELPER) or prewarm.claim (PREWARM). The
-   * container events the pool publishes on the acquire's synchronous path (a warm container taken) carry
-   * this span's context.
+   * The pool's acquire in a node-manager.acquire span (attributes: the start kind, the node, the
+   * container), with a child for the start it waited for: container.create (COLD), zygote.fork (HELPER)
+   * or prewarm.claim (PREWARM). The container events the pool publishes on the acquire's synchronous path
+   * (a warm container taken) carry this span's context.
    */
   #acquire(fn: RunnableFunction, run: RunRequestInit, parent: Context): Promise<Lease> {
     return inSpan("node-manager.acquire", parent, {}, async (span, ctx) => {
       const lease = await this.o.pool.acquire(fn, this.o.clock.now() + this.o.capacityWaitMs, run);
+      const kind = lease.startKind;
       if (span.isRecording()) {
-        const kind = lease.startKind;
-        span.setAttributes({ "faas.start_kind": StartKind[kind], "faas.coldstart": kind === StartKind.COLD, "faas.container": lease.container.id });
+        span.setAttributes({ "faas.function": fn.name, "faas.node": this.o.nodeId, "faas.start_kind": StartKind[kind], "faas.coldstart": kind === StartKind.COLD, "faas.container": lease.container.id });
         const phase = START_SPANS[kind];
         const end = nowMs();
         if (phase && lease.startupUs > 0n) recordSpan(phase, ctx, end - Number(lease.startupUs) / 1000, end, { "faas.container": lease.container.id });
       }
+      if (this.o.logger.isLevelEnabled("debug")) withContext(ctx, () => this.o.logger.debug({ invocation: run.invocationId, function: fn.name, container: lease.container.id, startKind: StartKind[kind] }, "container acquired"));
       return lease;
     });
   }

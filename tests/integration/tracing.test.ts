@@ -11,6 +11,8 @@ import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
 
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CONSUMER = 5;
+const SPAN_STATUS_UNSET = 0;
+const SPAN_STATUS_ERROR = 2;
 
 let receiver: OtlpReceiver;
 const allEnv: Record<string, string> = {};
@@ -26,7 +28,7 @@ test.serial.before(async () => {
 const ctx = useMesh(test, { env: { all: allEnv, balancer: { BATCHING_POLICY: "faasbatch", LOG_LEVEL: "debug" }, "node-manager": { LOG_LEVEL: "debug" } } });
 test.after.always(() => receiver?.close());
 
-const COLD_PATH = ["gateway.invoke", "balancer.queue", "balancer.route", "node-manager.invoke", "node-manager.acquire", "container.create", "function.execute"];
+const COLD_PATH = ["gateway.invoke", "balancer.queue", "balancer.route", "node-manager.acquire", "container.create", "function.execute"];
 
 function waitForSpans(traceId: string, names: readonly string[]): Promise<ReceivedSpan[]> {
   return eventually(
@@ -57,7 +59,6 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   const gateway = only(spans, "gateway.invoke");
   const queue = only(spans, "balancer.queue");
   const route = only(spans, "balancer.route");
-  const node = only(spans, "node-manager.invoke");
   const acquire = only(spans, "node-manager.acquire");
   const create = only(spans, "container.create");
   const exec = only(spans, "function.execute");
@@ -66,24 +67,26 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   t.is(gateway.parentSpanId, callerSpan, "the gateway continues the caller's trace");
   t.is(queue.parentSpanId, gateway.spanId, "the balancer's phases are children of the gateway's span");
   t.is(route.parentSpanId, gateway.spanId);
-  t.is(node.parentSpanId, route.spanId);
-  t.is(acquire.parentSpanId, node.spanId);
+  t.is(acquire.parentSpanId, route.spanId, "node-manager's acquire is a child of the balancer's call to it");
   t.is(create.parentSpanId, acquire.spanId);
-  t.is(exec.parentSpanId, node.spanId, "the sidecar's spans are children of node-manager's");
+  t.is(exec.parentSpanId, route.spanId, "the sidecar's spans sit beside the acquire, under the call to the node");
+  t.true(exec.startNs >= acquire.endNs, "the function runs after its container was acquired");
   const init = spans.find((s) => s.name === "sidecar.init");
-  if (init) t.is(init.parentSpanId, node.spanId, "the import it waited for sits beside main()");
+  if (init) t.is(init.parentSpanId, route.spanId, "the import it waited for sits beside main()");
 
   // Who exported what.
   t.is(gateway.service, "faas-gateway");
   t.is(route.service, "faas-balancer");
   t.is(queue.service, "faas-balancer");
-  t.is(node.service, "faas-node-manager");
+  t.is(acquire.service, "faas-node-manager");
   t.is(exec.service, "faas-sidecar", "the sidecar's own span, relayed from a container without network");
   t.is(gateway.kind, SPAN_KIND_SERVER);
 
   // Attributes a user filters on.
   t.is(acquire.attributes["faas.start_kind"], "COLD");
   t.is(acquire.attributes["faas.coldstart"], true);
+  t.is(acquire.attributes["faas.node"], reply.message.nodeId);
+  t.is(acquire.attributes["faas.container"], reply.message.containerId);
   t.is(gateway.attributes["faas.start_kind"], "COLD");
   t.is(gateway.attributes["faas.function"], ctx.mesh.qualified("echo"));
   t.is(gateway.attributes["faas.tenant"], ctx.mesh.tenant);
@@ -122,11 +125,21 @@ test.serial("a warm invocation starts its own trace, its acquire says WARM, and 
   t.true(receiver.trace(traceId).some((s) => s.spanId === consumed.parentSpanId && s.service === "faas-node-manager"), "its parent is a node-manager span");
 });
 
+test.serial("a function that throws marks the invocation's spans failed, from main() up to the gateway's", async (t) => {
+  await deployFixture(ctx, "throws");
+  const traceId = randomBytes(16).toString("hex");
+  const reply = await ctx.gateway.invoke({ function: "throws", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
+  t.is(reply.message.status, InvocationStatus.FUNCTION_ERROR);
+  const spans = await waitForSpans(traceId, ["gateway.invoke", "balancer.route", "node-manager.acquire", "function.execute"]);
+  for (const name of ["gateway.invoke", "balancer.route", "function.execute"]) t.is(only(spans, name).status, SPAN_STATUS_ERROR, `${name} is failed`);
+  t.is(only(spans, "node-manager.acquire").status, SPAN_STATUS_UNSET, "its container was acquired");
+});
+
 test.serial("log lines written inside a request carry its trace and span ids", async (t) => {
   const traceId = randomBytes(16).toString("hex");
   const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
   t.is(reply.message.status, InvocationStatus.OK);
-  await waitForSpans(traceId, ["balancer.route", "node-manager.invoke"]);
+  await waitForSpans(traceId, ["balancer.route", "node-manager.acquire"]);
   // Debug lines are written on every invocation: they must carry the ids of one of the trace's spans.
   const lines = await eventually(
     () => {
