@@ -104,6 +104,18 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   }
   t.true(create.endNs - create.startNs > 10_000_000n, "a container start takes more than 10 ms");
 
+  // The new container's first event (STARTING), published on the acquire's path, is received in the trace
+  // over NATS by the balancer and trace-store.
+  const received = await eventually(
+    () => {
+      const consumers = receiver.trace(callerTrace).filter((s) => s.kind === SPAN_KIND_CONSUMER);
+      return new Set(consumers.map((s) => s.service)).size === 2 && consumers;
+    },
+    "the container event's consumer spans in the trace",
+    30_000,
+  );
+  for (const c of received) t.is(c.parentSpanId, acquire.spanId, `${c.service} received the event the acquire published`);
+
   // The function runs inside function.execute.
   t.is(parse(reply.message.output).traceparent, `00-${callerTrace}-${exec.spanId}-01`);
   t.deepEqual(receiver.rejected, []);
