@@ -4,6 +4,7 @@
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { eventually } from "./eventually.js";
 import {
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
@@ -60,6 +61,13 @@ function plain(kvs: OtlpKeyValue[] | undefined): Record<string, string | number 
   return out;
 }
 
+/** The one span of that name among spans; throws when there is none or more than one. */
+export function onlySpan(spans: readonly ReceivedSpan[], name: string): ReceivedSpan {
+  const found = spans.filter((s) => s.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${name} span, got ${found.length}`);
+  return found[0];
+}
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Requests that were not OTLP traces (a test fails on any). */
@@ -84,6 +92,18 @@ export class OtlpReceiver {
 
   trace(traceId: string): ReceivedSpan[] {
     return this.spans.filter((s) => s.traceId === traceId);
+  }
+
+  /** The trace's spans once one of each name has arrived (exports come in batches, from several processes). */
+  waitForSpans(traceId: string, names: readonly string[]): Promise<ReceivedSpan[]> {
+    return eventually(
+      () => {
+        const spans = this.trace(traceId);
+        return names.every((n) => spans.some((s) => s.name === n)) && spans;
+      },
+      `spans ${names.join(", ")} of trace ${traceId}`,
+      60_000,
+    );
   }
 
   close(): Promise<void> {

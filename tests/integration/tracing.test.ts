@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import test from "ava";
 import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import { eventually } from "../helpers/eventually.js";
-import { OtlpReceiver, type ReceivedSpan } from "../helpers/otlp-receiver.js";
+import { onlySpan, OtlpReceiver } from "../helpers/otlp-receiver.js";
 import { deployFixture, json, parse, useMesh } from "../helpers/test-mesh.js";
 
 const SPAN_KIND_SERVER = 2;
@@ -30,23 +30,6 @@ test.after.always(() => receiver?.close());
 
 const COLD_PATH = ["gateway.invoke", "balancer.queue", "balancer.route", "node-manager.acquire", "container.create", "function.execute"];
 
-function waitForSpans(traceId: string, names: readonly string[]): Promise<ReceivedSpan[]> {
-  return eventually(
-    () => {
-      const spans = receiver.trace(traceId);
-      return names.every((n) => spans.some((s) => s.name === n)) && spans;
-    },
-    `spans ${names.join(", ")} of trace ${traceId}`,
-    60_000,
-  );
-}
-
-function only(spans: readonly ReceivedSpan[], name: string): ReceivedSpan {
-  const found = spans.filter((s) => s.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${name} span, got ${found.length}`);
-  return found[0];
-}
-
 test.serial("a cold invocation is one trace: the caller's traceparent, every phase a span in the right place, the function's ctx inside it", async (t) => {
   await deployFixture(ctx, "echo");
   const callerTrace = randomBytes(16).toString("hex");
@@ -55,13 +38,13 @@ test.serial("a cold invocation is one trace: the caller's traceparent, every pha
   t.is(reply.message.status, InvocationStatus.OK, reply.message.error?.message);
   t.deepEqual(reply.headers.get("faas-trace-id"), [callerTrace], "the answer names the trace");
 
-  const spans = await waitForSpans(callerTrace, COLD_PATH);
-  const gateway = only(spans, "gateway.invoke");
-  const queue = only(spans, "balancer.queue");
-  const route = only(spans, "balancer.route");
-  const acquire = only(spans, "node-manager.acquire");
-  const create = only(spans, "container.create");
-  const exec = only(spans, "function.execute");
+  const spans = await receiver.waitForSpans(callerTrace, COLD_PATH);
+  const gateway = onlySpan(spans, "gateway.invoke");
+  const queue = onlySpan(spans, "balancer.queue");
+  const route = onlySpan(spans, "balancer.route");
+  const acquire = onlySpan(spans, "node-manager.acquire");
+  const create = onlySpan(spans, "container.create");
+  const exec = onlySpan(spans, "function.execute");
 
   // The tree.
   t.is(gateway.parentSpanId, callerSpan, "the gateway continues the caller's trace");
@@ -127,9 +110,9 @@ test.serial("a warm invocation starts its own trace, its acquire says WARM, and 
   t.is(reply.message.status, InvocationStatus.OK, reply.message.error?.message);
   const [traceId] = reply.headers.get("faas-trace-id") as string[];
   t.regex(traceId, /^[0-9a-f]{32}$/);
-  const spans = await waitForSpans(traceId, ["gateway.invoke", "node-manager.acquire", "function.execute"]);
-  t.is(only(spans, "gateway.invoke").parentSpanId, "", "no caller: the gateway's span is the root");
-  t.is(only(spans, "node-manager.acquire").attributes["faas.start_kind"], "WARM");
+  const spans = await receiver.waitForSpans(traceId, ["gateway.invoke", "node-manager.acquire", "function.execute"]);
+  t.is(onlySpan(spans, "gateway.invoke").parentSpanId, "", "no caller: the gateway's span is the root");
+  t.is(onlySpan(spans, "node-manager.acquire").attributes["faas.start_kind"], "WARM");
   t.false(spans.some((s) => s.name === "container.create"), "no container was created");
 
   // The container event published inside the invocation (the container it took went busy) is received in its trace.
@@ -142,16 +125,16 @@ test.serial("a function that throws marks the invocation's spans failed, from ma
   const traceId = randomBytes(16).toString("hex");
   const reply = await ctx.gateway.invoke({ function: "throws", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
   t.is(reply.message.status, InvocationStatus.FUNCTION_ERROR);
-  const spans = await waitForSpans(traceId, ["gateway.invoke", "balancer.route", "node-manager.acquire", "function.execute"]);
-  for (const name of ["gateway.invoke", "balancer.route", "function.execute"]) t.is(only(spans, name).status, SPAN_STATUS_ERROR, `${name} is failed`);
-  t.is(only(spans, "node-manager.acquire").status, SPAN_STATUS_UNSET, "its container was acquired");
+  const spans = await receiver.waitForSpans(traceId, ["gateway.invoke", "balancer.route", "node-manager.acquire", "function.execute"]);
+  for (const name of ["gateway.invoke", "balancer.route", "function.execute"]) t.is(onlySpan(spans, name).status, SPAN_STATUS_ERROR, `${name} is failed`);
+  t.is(onlySpan(spans, "node-manager.acquire").status, SPAN_STATUS_UNSET, "its container was acquired");
 });
 
 test.serial("log lines written inside a request carry its trace and span ids", async (t) => {
   const traceId = randomBytes(16).toString("hex");
   const reply = await ctx.gateway.invoke({ function: "echo", payload: json({}) }, { timeoutMs: 60_000, metadata: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` } });
   t.is(reply.message.status, InvocationStatus.OK);
-  await waitForSpans(traceId, ["balancer.route", "node-manager.acquire"]);
+  await receiver.waitForSpans(traceId, ["balancer.route", "node-manager.acquire"]);
   // Debug lines are written on every invocation: they must carry the ids of one of the trace's spans.
   const lines = await eventually(
     () => {
