@@ -17,7 +17,13 @@
 // start of its next one, so the spans it exports after its slice are charged to it; also per process.
 // Prints JSON; targets: all >= 0.90, sampled >= 0.98 of off's throughput.
 // Settings: BENCH_ROUNDS (12), BENCH_SLICE_S (4), BENCH_GAP_S (1, the pause between slices),
-// BENCH_WARMUP_CALLS (1500), BENCH_CLIENTS (64), BENCH_MODES (off,unsampled,sampled,all).
+// BENCH_WARMUP_CALLS (1500), BENCH_WARMUP_S (20), BENCH_CLIENTS (64), BENCH_MODES (off,unsampled,sampled,all).
+// Warm-up, per mesh before the rounds: BENCH_WARMUP_CALLS one at a time, then BENCH_WARMUP_S of the
+// slices' load. The load part is for the tracing pipeline: at 10% a process fills its first export batch
+// (512 spans) only after ~5,000 invocations, so with the calls alone a mesh's first exports (their code
+// still cold, node-manager's relay loading its HTTP client) and its heap's first growth fell in the
+// measured rounds: `sampled`'s first 8 of 24–48 rounds came out 3–22% under its later ones (three runs
+// on 2026-12-07), `unsampled`'s not.
 // BENCH_RATE (unset): offer this many invocations a second to every mesh (open loop, at most
 // BENCH_CLIENTS in flight) instead of the closed loop: throughput is then the rate, and CPU per
 // invocation is the figure, free of the closed loop's coupling (a slower mesh shares fewer calls per
@@ -41,6 +47,7 @@ const ROUNDS = env("BENCH_ROUNDS", 12);
 const SLICE_S = env("BENCH_SLICE_S", 4);
 const GAP_S = env("BENCH_GAP_S", 1);
 const WARMUP_CALLS = env("BENCH_WARMUP_CALLS", 1500);
+const WARMUP_S = env("BENCH_WARMUP_S", 20);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const RATE = process.env.BENCH_RATE ? env("BENCH_RATE", 0) : undefined;
 if (RATE !== undefined && !(RATE > 0)) throw new Error("BENCH_RATE must be a positive number of invocations a second");
@@ -89,6 +96,7 @@ async function startContender(mode: Mode): Promise<Contender> {
       if (r.status !== InvocationStatus.OK) throw new Error(`noop (${mode}): ${InvocationStatus[r.status]} ${r.error?.message}`);
     };
     for (let i = 0; i < WARMUP_CALLS; i++) await invoke();
+    if (WARMUP_S > 0) await closedLoop(invoke, CLIENTS, WARMUP_S);
     return { mode, mesh, dir, invoke, sink, close: () => gateway.close(), rps: [], cpuMsPerCall: [], clientCpuMsPerCall: [], byProcess: [], warm: [], skipped: [] };
   } catch (err) {
     gateway.close();
@@ -182,7 +190,7 @@ async function main() {
         otlp_exports_received: perMode((c) => c.sink.exports()),
         rounds: perMode((c) => c.rps.map(Math.round)),
         targets: { all_throughput_vs_off: ">= 0.90", sampled_10pct_throughput_vs_off: ">= 0.98" },
-        samples: { rounds: ROUNDS, offered_rps: RATE ?? "closed loop", slice_seconds: SLICE_S, gap_seconds: GAP_S, warmup: WARMUP_CALLS, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
+        samples: { rounds: ROUNDS, offered_rps: RATE ?? "closed loop", slice_seconds: SLICE_S, gap_seconds: GAP_S, warmup: WARMUP_CALLS, warmup_load_seconds: WARMUP_S, clients: CLIENTS, warm_calls_per_round: WARM_CALLS },
         machine: { cpus: os.cpus().length, node: process.version },
       },
       null,
