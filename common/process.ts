@@ -3,6 +3,7 @@
 // before the service and is flushed after it stops.
 import { ConfigError } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
+import { useNodeTextEncoding } from "./protobuf-text-encoding.js";
 import type { TracingHandle } from "./tracing.js";
 
 export interface Stoppable {
@@ -15,6 +16,7 @@ export interface ServiceOptions {
 }
 
 export function runService(name: string, start: (logger: Logger) => Promise<Stoppable>, options: ServiceOptions = {}): void {
+  useNodeTextEncoding();
   const logger = createLogger(name);
   let tracing: TracingHandle | undefined;
   let service: Stoppable | undefined;
