@@ -15,7 +15,7 @@ const SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 8);
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-cpu-"));
   const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn" } } });
-  const gateway = new GrpcUnaryClient(mesh.gatewayUrl);
+  const gateway = new GrpcUnaryClient(mesh.gatewayUrl, { headers: mesh.auth });
   try {
     await gateway.call(GatewayService.method.deployFunction, readFunctionDir(path.join(REPO_ROOT, "functions/noop")), { timeoutMs: 600_000 });
     const payload = new TextEncoder().encode("{}");
