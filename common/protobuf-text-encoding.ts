@@ -1,9 +1,9 @@
 // protobuf-es turns every string field into bytes with TextEncoder.encode, which in Node 20 allocates a
-// fresh ArrayBuffer per string: in a profile of a 200-byte InvokeRequest that was half of toBinary's
-// time (7–17 µs per message on this machine), and an invocation encodes a dozen such messages on its way
-// through the mesh. Buffer.from takes a small string's bytes from Node's pooled slab instead (the writer
-// copies them into its output, so a pooled view is safe to hand it): toBinary of that message about 2x
-// faster (`npm run bench:protobuf`); tests/unit/protobuf-text-encoding.test.ts checks bytes and strings match.
+// fresh ArrayBuffer per string: half of toBinary's time for a 200-byte InvokeRequest in a micro-benchmark,
+// and every hop of an invocation encodes a few such messages. Buffer.from takes a small string's bytes
+// from Node's pooled slab instead (the writer copies them into its output, so a pooled view is safe to
+// hand it): `npm run bench:protobuf` has toBinary of that message 3x faster; in the mesh it is ~1% of the
+// CPU per call (README, Architecture). tests/unit/protobuf-text-encoding.test.ts checks bytes and strings match.
 // Decoding: Buffer's utf8 slice for the lenient case, the same fatal TextDecoder as protobuf-es for the
 // strict one; the UTF-8 check is protobuf-es's own. Both encoders write U+FFFD for a lone surrogate and
 // both decoders read malformed bytes as U+FFFD, so the wire bytes and decoded strings are the same.
