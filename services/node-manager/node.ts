@@ -102,11 +102,11 @@ export class Node {
   }
 
   /**
-   * One invocation (batch: the piece it is a member of). node-manager's span in its trace is the acquire
+   * One invocation (alone, or a member of a batch piece). node-manager's span in its trace is the acquire
    * (its start kind, and the start it waited for); the call into the container has none of its own: the
    * sidecar's spans are children of the balancer's route span, as the acquire is, and the gaps around
-   * them in the route span are the hops. A server span around the whole call cost every recorded warm
-   * invocation a sixth of its spans and said nothing the route span does not (bench/tracing.ts).
+   * them in the route span are the hops. A server span around the whole call was one of a recorded warm
+   * invocation's five or six spans and said nothing the route span does not (bench/tracing.ts).
    */
   invoke(req: InvokeRequest): Promise<InvocationOutcome> {
     const ref = req.function;
