@@ -4,7 +4,8 @@
 // adopted (Fork); the workers it spawns itself run under that worker's identity.
 import { InvocationStatus } from "../gen/faas/common/v1/common_pb.js";
 import type { Logger } from "../common/logger.js";
-import { nowMs, recordSpan, sampledContextFromTraceparent, SpanStatusCode, startSpan, traceparentOf, type Context } from "../common/trace-context.js";
+import { setOutcomeStatus } from "../common/outcome-span.js";
+import { nowMs, recordSpan, sampledContextFromTraceparent, startSpan, traceparentOf, type Context } from "../common/trace-context.js";
 import { FifoGate } from "./fifo-gate.js";
 import { sameLoad, type FunctionLoad } from "./function-load.js";
 import { failedOutcome, type RunOutcome } from "./run-outcome.js";
@@ -225,7 +226,7 @@ export class FunctionSupervisor {
       end(o: RunOutcome) {
         if (span.isRecording()) {
           span.setAttribute("faas.status", InvocationStatus[o.status]);
-          if (o.status !== InvocationStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error?.message ?? InvocationStatus[o.status] });
+          setOutcomeStatus(span, o);
         }
         span.end();
       },

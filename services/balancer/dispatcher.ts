@@ -8,7 +8,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
-import { failSpan, nowMs, recordSpan, ROOT_CONTEXT, SpanKind, SpanStatusCode, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
+import { setOutcomeStatus } from "../../common/outcome-span.js";
+import { failSpan, nowMs, recordSpan, ROOT_CONTEXT, SpanKind, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import { InvocationOutcomeSchema, InvocationStatus, LimitsSchema, StartKind, type FunctionRef, type InvocationOutcome } from "../../gen/faas/common/v1/common_pb.js";
 import type { InvokeRequest } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import type { ClusterView } from "./cluster-view.js";
@@ -360,7 +361,7 @@ class MemberSpans {
     const span = this.#routes.get(m);
     if (!span) return;
     if (err) failSpan(span, err);
-    else if (outcome && outcome.status !== InvocationStatus.OK && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message ?? InvocationStatus[outcome.status] });
+    else if (outcome) setOutcomeStatus(span, outcome);
     span.end();
     this.#routes.delete(m);
   }

@@ -2,9 +2,9 @@
 import { bind, type ServiceBinding } from "../../common/server.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../common/logger.js";
-import { contextFromTraceparent, inSpan, SpanKind, SpanStatusCode, traceparentOf } from "../../common/trace-context.js";
+import { setOutcomeStatus } from "../../common/outcome-span.js";
+import { contextFromTraceparent, inSpan, SpanKind, traceparentOf } from "../../common/trace-context.js";
 import { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
-import { InvocationStatus } from "../../gen/faas/common/v1/common_pb.js";
 import { ContainerState } from "../../gen/faas/events/v1/events_pb.js";
 import type { ClusterView, NodeState } from "./cluster-view.js";
 import type { FunctionCatalog } from "./function-catalog.js";
@@ -50,7 +50,7 @@ export function balancerService(p: BalancerParts) {
           try {
             const { outcome } = await p.nodes.get(node.address).invoke({ invocationId: req.invocationId, function: fn, payload: req.payload, traceparent: traceparentOf(routed) });
             // Failed like the dispatcher's route spans: node-manager has no span around the call to say it.
-            if (outcome && outcome.status !== InvocationStatus.OK && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error?.message ?? InvocationStatus[outcome.status] });
+            if (outcome) setOutcomeStatus(span, outcome);
             return { outcome };
           } catch (err) {
             throw fromNode(err);

@@ -5,7 +5,8 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { nowUnixUs, stopwatch } from "../../common/clock.js";
 import { newInvocationId } from "../../common/ids.js";
 import type { Logger } from "../../common/logger.js";
-import { contextFromHeaders, failSpan, SpanKind, SpanStatusCode, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
+import { setOutcomeStatus } from "../../common/outcome-span.js";
+import { contextFromHeaders, failSpan, SpanKind, startSpan, traceparentOf, withContext, type Context, type Span } from "../../common/trace-context.js";
 import type { BalancerService } from "../../gen/faas/balancer/v1/balancer_pb.js";
 import {
   FunctionErrorSchema,
@@ -200,7 +201,7 @@ function endInvocationSpan(span: Span, o: InvocationOutcome): void {
       "faas.container": o.containerId,
     });
     if (o.batchId) span.setAttributes({ "faas.batch.id": o.batchId, "faas.batch.size": o.batchSize });
-    if (o.status !== InvocationStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error?.message ?? InvocationStatus[o.status] });
+    setOutcomeStatus(span, o);
   }
   span.end();
 }
