@@ -9,9 +9,10 @@
 // Wire behaviour follows the gRPC HTTP/2 protocol: length-prefixed message, grpc-timeout, status and
 // percent-encoded message in trailers.
 import type * as http2 from "node:http2";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescMethodBiDiStreaming, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type DescMethodBiDiStreaming, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { EnvelopeParser, envelope } from "./grpc-frames.js";
+import { EnvelopeParser } from "./grpc-frames.js";
+import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 import { multiplexedMethods } from "./multiplexed-methods.js";
 import { MAX_TIMER_MS } from "./deadline-headers.js";
 
@@ -160,7 +161,7 @@ export class GrpcUnaryFastPath {
       const out = await route.impl(input, ctx);
       if (res.stream.destroyed) return;
       const message = isMessage(out, route.method.output) ? out : create(route.method.output, out as never);
-      const frame = envelope(toBinary(route.method.output, message));
+      const frame = encodeEnvelope(route.method.output, message);
       res.writeHead(200, { "content-type": "application/grpc", ...headerRecord(ctx.responseHeader) });
       res.addTrailers({ "grpc-status": "0", ...headerRecord(ctx.responseTrailer) });
       res.end(frame);
@@ -196,20 +197,20 @@ export class GrpcUnaryFastPath {
     this.#channels.add(channel);
     res.stream.once("close", () => this.#channels.delete(channel));
     res.writeHead(200, { "content-type": "application/grpc" });
-    const failure = (callId: number, err: ConnectError) => toBinary(stream.output, create(stream.output, { callId, status: { code: err.code, message: err.rawMessage } } as never));
+    const failure = (callId: number, err: ConnectError) => encodeEnvelope(stream.output, create(stream.output, { callId, status: { code: err.code, message: err.rawMessage } } as never));
     const answer = (callId: number, response: unknown, err?: ConnectError) => {
       if (res.stream.destroyed || channel.finished) return;
-      let bytes: Uint8Array;
-      if (err) bytes = failure(callId, err);
+      let frame: Buffer;
+      if (err) frame = failure(callId, err);
       else {
         try {
           const message = isMessage(response, route.unary.method.output) ? response : create(route.unary.method.output, response as never);
-          bytes = toBinary(stream.output, create(stream.output, { callId, response: message } as never));
+          frame = encodeEnvelope(stream.output, create(stream.output, { callId, response: message } as never));
         } catch (e) {
-          bytes = failure(callId, new ConnectError(`the handler's answer cannot be encoded: ${(e as Error).message}`, Code.Internal));
+          frame = failure(callId, new ConnectError(`the handler's answer cannot be encoded: ${(e as Error).message}`, Code.Internal));
         }
       }
-      res.write(envelope(bytes));
+      res.write(frame);
     };
     const call = (body: Buffer) => {
       let msg: { callId: number; request?: unknown; timeoutMs: number };

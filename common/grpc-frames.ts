@@ -1,15 +1,7 @@
 // gRPC's length-prefixed messages on a stream: a 1-byte compressed flag, a 4-byte big-endian length, the
-// message. HTTP/2 DATA frames cut and join them arbitrarily; the parser puts them back together.
+// message. HTTP/2 DATA frames cut and join them arbitrarily; the parser puts them back together. Writing
+// one is protobuf-binary-encoder.ts's encodeEnvelope.
 import { Code, ConnectError } from "@connectrpc/connect";
-
-/** One uncompressed message as a gRPC envelope. */
-export function envelope(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
 
 export class EnvelopeParser {
   #buffer: Buffer = Buffer.alloc(0);

@@ -4,9 +4,9 @@
 // callers do not know which path served them.
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
-import { envelope } from "./grpc-frames.js";
+import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 
 export interface UnaryClientOptions {
   /** Largest response message accepted. */
@@ -44,7 +44,7 @@ export class GrpcUnaryClient {
   call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>, options: CallOptions = {}): Promise<MessageShape<O>> {
     if (this.#closed) return Promise.reject(new ConnectError("client closed", Code.Canceled));
     const message = isMessage(input, method.input) ? input : create(method.input, input as never);
-    const frame = envelope(toBinary(method.input, message as MessageShape<I>));
+    const frame = encodeEnvelope(method.input, message as MessageShape<I>);
 
     const headers: http2.OutgoingHttpHeaders = {
       ...this.#headers,

@@ -4,9 +4,10 @@
 // whose message is large goes as a plain unary call, so that it cannot hold up the small ones queued
 // behind it on the shared stream.
 import type * as http2 from "node:http2";
-import { create, fromBinary, isMessage, toBinary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
-import { EnvelopeParser, envelope } from "./grpc-frames.js";
+import { EnvelopeParser } from "./grpc-frames.js";
+import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 import { decodeGrpcMessage, type GrpcUnaryClient } from "./grpc-unary-client.js";
 import type { MultiplexedMethod } from "./multiplexed-methods.js";
 
@@ -49,8 +50,8 @@ export class MultiplexedCaller {
     this.#nextId = (this.#nextId + 1) >>> 0;
     const callId = this.#nextId;
     const timeoutMs = options.timeoutMs === undefined ? 0 : Math.max(1, Math.ceil(options.timeoutMs));
-    const bytes = toBinary(streamMethod.input, create(streamMethod.input, { callId, request, timeoutMs } as never));
-    if (bytes.length > MAX_SHARED_MESSAGE_BYTES) return this.client.call(unary, request, options);
+    const frame = encodeEnvelope(streamMethod.input, create(streamMethod.input, { callId, request, timeoutMs } as never));
+    if (frame.length - 5 > MAX_SHARED_MESSAGE_BYTES) return this.client.call(unary, request, options);
     let open: OpenStream;
     try {
       open = this.#open ?? this.#start();
@@ -67,7 +68,7 @@ export class MultiplexedCaller {
             }, timeoutMs);
       open.pending.set(callId, { request, options, resolve: resolve as (value: never) => void, reject, timer });
       open.release ??= open.retain();
-      open.stream.write(envelope(bytes));
+      open.stream.write(frame);
     });
   }
 

@@ -2,7 +2,8 @@
 // An event published on the path of a sampled invocation carries its W3C traceparent in the message
 // headers; the consumer handles it in a span of that trace (the container an invocation took shows up,
 // as the balancer and trace-store receive its new state, in the invocation's trace).
-import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { encodeMessage } from "./protobuf-binary-encoder.js";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
 import { contextFromTraceparent, inSpanSync, SpanKind } from "./trace-context.js";
@@ -37,10 +38,10 @@ export async function connectNats(servers: string, name: string, logger: Logger)
 
 /** traceparent: of the sampled trace the event is part of (trace-context.ts sampledTraceparent), or none. */
 export function publishEvent<D extends DescMessage>(nc: NatsConnection, subject: string, schema: D, event: MessageShape<D>, traceparent = ""): void {
-  if (!traceparent) return nc.publish(subject, toBinary(schema, event));
+  if (!traceparent) return nc.publish(subject, encodeMessage(schema, event));
   const h = headers();
   h.set(TRACEPARENT, traceparent);
-  nc.publish(subject, toBinary(schema, event), { headers: h });
+  nc.publish(subject, encodeMessage(schema, event), { headers: h });
 }
 
 /** Subscribes and decodes; a message that does not decode is logged and dropped, never thrown. */
