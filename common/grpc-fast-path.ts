@@ -9,9 +9,10 @@
 // Wire behaviour follows the gRPC HTTP/2 protocol: length-prefixed message, grpc-timeout, status and
 // percent-encoded message in trailers.
 import type * as http2 from "node:http2";
-import { create, fromBinary, isMessage, type DescMessage, type DescMethod, type DescMethodBiDiStreaming, type DescService } from "@bufbuild/protobuf";
+import { create, isMessage, type DescMessage, type DescMethod, type DescMethodBiDiStreaming, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { EnvelopeParser } from "./grpc-frames.js";
+import { decodeMessage } from "./protobuf-binary-decoder.js";
 import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 import { multiplexedMethods } from "./multiplexed-methods.js";
 import { MAX_TIMER_MS } from "./deadline-headers.js";
@@ -215,7 +216,7 @@ export class GrpcUnaryFastPath {
     const call = (body: Buffer) => {
       let msg: { callId: number; request?: unknown; timeoutMs: number };
       try {
-        msg = fromBinary(stream.input, body) as never;
+        msg = decodeMessage(stream.input, body) as never;
       } catch (err) {
         throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.InvalidArgument);
       }
@@ -268,7 +269,7 @@ export class GrpcUnaryFastPath {
     if (length !== body.length - 5) throw new ConnectError(`protocol error: envelope says ${length} bytes, got ${body.length - 5}`, Code.InvalidArgument);
     if (length > this.readMaxBytes) throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`, Code.ResourceExhausted);
     try {
-      return fromBinary(schema, body.subarray(5));
+      return decodeMessage(schema, body.subarray(5));
     } catch (err) {
       throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.InvalidArgument);
     }

@@ -4,8 +4,9 @@
 // callers do not know which path served them.
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { create, fromBinary, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
+import { decodeMessage } from "./protobuf-binary-decoder.js";
 import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 
 export interface UnaryClientOptions {
@@ -126,7 +127,7 @@ export class GrpcUnaryClient {
           return finish(new ConnectError("protocol error: malformed response message", Code.Internal));
         }
         try {
-          finish(undefined, fromBinary(method.output, body.subarray(5)));
+          finish(undefined, decodeMessage(method.output, body.subarray(5)));
         } catch (err) {
           finish(new ConnectError(`parse binary: ${(err as Error).message}`, Code.Internal));
         }

@@ -4,9 +4,10 @@
 // whose message is large goes as a plain unary call, so that it cannot hold up the small ones queued
 // behind it on the shared stream.
 import type * as http2 from "node:http2";
-import { create, fromBinary, isMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, isMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { EnvelopeParser } from "./grpc-frames.js";
+import { decodeMessage } from "./protobuf-binary-decoder.js";
 import { encodeEnvelope } from "./protobuf-binary-encoder.js";
 import { decodeGrpcMessage, type GrpcUnaryClient } from "./grpc-unary-client.js";
 import type { MultiplexedMethod } from "./multiplexed-methods.js";
@@ -106,7 +107,7 @@ export class MultiplexedCaller {
       for (const body of bodies) {
         let msg: { callId: number; response?: unknown; status?: { code: number; message: string } };
         try {
-          msg = fromBinary(streamMethod.output, body) as never;
+          msg = decodeMessage(streamMethod.output, body) as never;
         } catch {
           continue; // unreadable: its caller times out or fails with the stream
         }

@@ -2,7 +2,8 @@
 // An event published on the path of a sampled invocation carries its W3C traceparent in the message
 // headers; the consumer handles it in a span of that trace (the container an invocation took shows up,
 // as the balancer and trace-store receive its new state, in the invocation's trace).
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { decodeMessage } from "./protobuf-binary-decoder.js";
 import { encodeMessage } from "./protobuf-binary-encoder.js";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
@@ -57,7 +58,7 @@ export function subscribeEvents<D extends DescMessage>(
     for await (const msg of sub) {
       let event: MessageShape<D>;
       try {
-        event = fromBinary(schema, msg.data);
+        event = decodeMessage(schema, msg.data);
       } catch (err) {
         logger.warn({ subject: msg.subject, err: (err as Error).message }, "undecodable event dropped");
         continue;

@@ -4,7 +4,7 @@
 // nested message, and copies all of those once more at the end: 20 of the 58 KB the gateway allocated
 // per invocation under load, for the three messages it encodes. This encoder reads the message's own
 // properties by a plan made once per message type and writes into one reused scratch buffer, copying
-// the result out once (`npm run bench:encoder`: 5-8x faster on those messages).
+// the result out once (`npm run bench:codec`: 5-8x faster on those messages).
 //
 // Only well-typed values take this path; anything else (a 32-bit field holding a string, a 64-bit one
 // held as a string, a map with non-string keys, a google.protobuf type with its own JS representation,
