@@ -4,33 +4,14 @@
 // InvocationRecord for trace-store, each also as the gRPC envelope the hops send. Prints JSON: µs per
 // call of each, the faster of two runs, and the ratios ours/protobuf-es. BENCH_ITERATIONS (200000).
 import * as os from "node:os";
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { InvokeRequestSchema } from "../gen/faas/balancer/v1/balancer_pb.js";
-import { FunctionRefSchema, InvocationStatus, LimitsSchema, StartKind, TimingsSchema } from "../gen/faas/common/v1/common_pb.js";
-import { InvocationRecordSchema } from "../gen/faas/tracestore/v1/trace_store_pb.js";
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { invocationRecord as record, InvocationRecordSchema, invokeRequest, InvokeRequestSchema } from "./protobuf-messages.js";
 import { decodeMessage } from "../common/protobuf-binary-decoder.js";
 import { encodeEnvelope, encodeMessage } from "../common/protobuf-binary-encoder.js";
 import { useNodeTextEncoding } from "../common/protobuf-text-encoding.js";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
 useNodeTextEncoding();
-
-const invokeRequest = create(InvokeRequestSchema, {
-  invocationId: "0123456789abcdef0123456789abcdef",
-  traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-  function: create(FunctionRefSchema, { name: "dev_noop", digest: "sha256:" + "0123456789abcdef".repeat(4), tenant: "dev", limits: create(LimitsSchema, { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1 }) }),
-  payload: new TextEncoder().encode("{}"),
-});
-const record = create(InvocationRecordSchema, {
-  invocationId: "0123456789abcdef0123456789abcdef",
-  function: "dev_noop",
-  nodeId: "node-1",
-  containerId: "c-0123456789abcdef",
-  startKind: StartKind.WARM,
-  status: InvocationStatus.OK,
-  timings: create(TimingsSchema, { queuedUs: 12n, startupUs: 0n, initUs: 0n, execUs: 85n, totalUs: 1850n }),
-  receivedAtUnixUs: 1_765_000_000_000_000n,
-});
 
 /** A gRPC envelope around toBinary's bytes, as the hops made them before the encoder. */
 function envelope(message: Uint8Array): Buffer {

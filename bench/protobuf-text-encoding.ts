@@ -3,32 +3,13 @@
 // Prints JSON: µs per toBinary and fromBinary of an InvokeRequest (the gateway → balancer call) and an
 // InvocationRecord (gateway → trace-store), each encoding, and the ratios. BENCH_ITERATIONS (200000).
 import * as os from "node:os";
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
-import { InvokeRequestSchema } from "../gen/faas/balancer/v1/balancer_pb.js";
-import { FunctionRefSchema, InvocationStatus, LimitsSchema, StartKind, TimingsSchema } from "../gen/faas/common/v1/common_pb.js";
-import { InvocationRecordSchema } from "../gen/faas/tracestore/v1/trace_store_pb.js";
+import { invocationRecord as record, InvocationRecordSchema, invokeRequest, InvokeRequestSchema } from "./protobuf-messages.js";
 import { NODE_TEXT_ENCODING, type TextEncoding } from "../common/protobuf-text-encoding.js";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
 const standard = getTextEncoding();
-
-const invokeRequest = create(InvokeRequestSchema, {
-  invocationId: "0123456789abcdef0123456789abcdef",
-  traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-  function: create(FunctionRefSchema, { name: "dev_noop", digest: "sha256:" + "0123456789abcdef".repeat(4), tenant: "dev", limits: create(LimitsSchema, { memoryMb: 256, timeoutMs: 60_000, maxConcurrency: 1 }) }),
-  payload: new TextEncoder().encode("{}"),
-});
-const record = create(InvocationRecordSchema, {
-  invocationId: "0123456789abcdef0123456789abcdef",
-  function: "dev_noop",
-  nodeId: "node-1",
-  containerId: "c-0123456789abcdef",
-  startKind: StartKind.WARM,
-  status: InvocationStatus.OK,
-  timings: create(TimingsSchema, { queuedUs: 12n, startupUs: 0n, initUs: 0n, execUs: 85n, totalUs: 1850n }),
-  receivedAtUnixUs: 1_765_000_000_000_000n,
-});
 
 function perCallUs<D extends DescMessage>(schema: D, message: MessageShape<D>): { to_binary_us: number; from_binary_us: number } {
   const bytes = toBinary(schema, message);

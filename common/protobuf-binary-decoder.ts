@@ -13,11 +13,7 @@
 // contracts, filled at random, and on corrupted bytes.
 import { isUtf8 } from "node:buffer";
 import { create, fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-
-const VARINT = 0;
-const BIT64 = 1;
-const LEN = 2;
-const BIT32 = 5;
+import { hasOwnJsForm, LEN, messageOf, wireTypeOf } from "./protobuf-wire.js";
 
 const EDITION_PROTO3 = 999;
 const RECURSION_LIMIT = 100;
@@ -56,31 +52,13 @@ function planOf(desc: DescMessage): MessagePlan {
   return plan;
 }
 
-function wireTypeOf(type: ScalarType): number {
-  switch (type) {
-    case ScalarType.BYTES:
-    case ScalarType.STRING:
-      return LEN;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return BIT64;
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-    case ScalarType.FLOAT:
-      return BIT32;
-    default:
-      return VARINT;
-  }
-}
-
 function makePlan(desc: DescMessage): MessagePlan {
   // proto3 only: its zero message has every implicit field as an own property and no prototype chain.
   let fallback = desc.file.edition !== EDITION_PROTO3;
   const byNumber: (FieldPlan | undefined)[] = [];
   for (const f of desc.fields) {
-    const message = f.fieldKind === "message" ? f.message : (f.fieldKind === "list" && f.listKind === "message") || (f.fieldKind === "map" && f.mapKind === "message") ? f.message : undefined;
-    if (message?.typeName.startsWith("google.protobuf.")) fallback = true; // JS representations of their own
+    const message = messageOf(f);
+    if (message && hasOwnJsForm(message)) fallback = true;
     if (f.fieldKind === "map" && f.mapKey !== ScalarType.STRING) fallback = true;
     if ((f as { longAsString?: boolean }).longAsString) fallback = true; // 64-bit integers as strings (jstype)
     if (f.number > 1024) fallback = true; // keeps byNumber a small dense array

@@ -12,14 +12,7 @@
 // the bytes and the errors are protobuf-es's. tests/unit/protobuf-binary-encoder.test.ts compares the
 // bytes with toBinary's for every message type of our contracts, filled at random.
 import { protoInt64, ScalarType, toBinary, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-
-// Wire types.
-const VARINT = 0;
-const BIT64 = 1;
-const LEN = 2;
-const START_GROUP = 3;
-const END_GROUP = 4;
-const BIT32 = 5;
+import { END_GROUP, hasOwnJsForm, LEN, messageOf, START_GROUP, wireTypeOf } from "./protobuf-wire.js";
 
 // FeatureSet.FieldPresence
 const IMPLICIT = 2;
@@ -77,9 +70,8 @@ function makePlan(desc: DescMessage): MessagePlan {
   const fields = [...desc.fields]
     .sort((a, b) => a.number - b.number)
     .map((f: DescField): FieldPlan => {
-      const message = f.fieldKind === "message" ? f.message : (f.fieldKind === "list" && f.listKind === "message") || (f.fieldKind === "map" && f.mapKind === "message") ? f.message : undefined;
-      // Wrappers, Struct, Value, ListValue, ... have JS representations of their own in some positions.
-      if (message?.typeName.startsWith("google.protobuf.")) fallback = true;
+      const message = messageOf(f);
+      if (message && hasOwnJsForm(message)) fallback = true;
       if (f.fieldKind === "map" && f.mapKey !== ScalarType.STRING) fallback = true;
       const scalar = f.fieldKind === "message" ? ScalarType.INT32 : (f.scalar ?? ScalarType.INT32); // enums are int32 on the wire
       return {
@@ -277,24 +269,6 @@ function writeScalarValue(type: ScalarType, v: unknown): void {
     }
   }
   throw FALLBACK;
-}
-
-function wireTypeOf(type: ScalarType): number {
-  switch (type) {
-    case ScalarType.BYTES:
-    case ScalarType.STRING:
-      return LEN;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return BIT64;
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-    case ScalarType.FLOAT:
-      return BIT32;
-    default:
-      return VARINT;
-  }
 }
 
 /** protobuf-es's isScalarZeroValue: what implicit presence leaves out. */
