@@ -15,7 +15,9 @@
 // delay); when the attempts run out the invocation goes to the FAAS_ASYNC_DEAD stream and its result is
 // that failure. The operator lists dead letters and replays them (a new generation, a fresh attempt count).
 import { hostname } from "node:os";
-import { clone, create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { clone, create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { decodeMessage } from "../../../common/protobuf-binary-decoder.js";
+import { encodeMessage } from "../../../common/protobuf-binary-encoder.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
@@ -244,14 +246,14 @@ export class DurableAsync {
   async accept(r: AcceptRequest): Promise<void> {
     if (this.#stopping) throw new ConnectError("the gateway is stopping", Code.Unavailable);
     const acceptedAtUnixMs = BigInt(Date.now());
-    const data = toBinary(AsyncInvocationSchema, create(AsyncInvocationSchema, { invocationId: r.id, tenant: r.tenant, function: r.function, payload: r.payload, traceparent: r.traceparent, acceptedAtUnixMs }));
+    const data = encodeMessage(AsyncInvocationSchema, create(AsyncInvocationSchema, { invocationId: r.id, tenant: r.tenant, function: r.function, payload: r.payload, traceparent: r.traceparent, acceptedAtUnixMs }));
     const maxPayload = this.#o.nc.info?.max_payload;
     if (maxPayload && data.length + MESSAGE_OVERHEAD_BYTES > maxPayload) {
       throw new ConnectError(`payload is ${r.payload.length} bytes; an async invocation's payload must stay under NATS's max_payload of ${maxPayload} bytes (about ${maxPayload - MESSAGE_OVERHEAD_BYTES})`, Code.ResourceExhausted);
     }
     const entry = create(AsyncEntrySchema, { tenant: r.tenant, state: AsyncEntryState.PENDING, acceptedAtUnixMs, function: r.function });
     try {
-      await this.#kv.create(r.id, toBinary(AsyncEntrySchema, entry));
+      await this.#kv.create(r.id, encodeMessage(AsyncEntrySchema, entry));
     } catch (err) {
       throw unavailable("storing the invocation failed", err);
     }
@@ -352,16 +354,16 @@ export class DurableAsync {
     const entry = create(AsyncEntrySchema, { tenant: old.tenant, state: AsyncEntryState.PENDING, acceptedAtUnixMs: old.acceptedAtUnixMs, generation: next.generation, function: old.function });
     let revision: number;
     try {
-      revision = stored ? await this.#kv.update(id, toBinary(AsyncEntrySchema, entry), stored.revision) : await this.#kv.create(id, toBinary(AsyncEntrySchema, entry));
+      revision = stored ? await this.#kv.update(id, encodeMessage(AsyncEntrySchema, entry), stored.revision) : await this.#kv.create(id, encodeMessage(AsyncEntrySchema, entry));
     } catch (err) {
       if (isConflict(err)) throw new ConnectError(`invocation ${id} changed meanwhile; try again`, Code.Aborted);
       throw unavailable("storing the replay failed", err);
     }
     try {
-      await this.#js.publish(ASYNC_SUBJECT, toBinary(AsyncInvocationSchema, next), { msgID: asyncMsgId(id, next.generation) });
+      await this.#js.publish(ASYNC_SUBJECT, encodeMessage(AsyncInvocationSchema, next), { msgID: asyncMsgId(id, next.generation) });
     } catch (err) {
       // Put back what it was, so that the dead letter can be replayed again.
-      if (stored) await this.#kv.update(id, toBinary(AsyncEntrySchema, stored.entry), revision).catch(() => {});
+      if (stored) await this.#kv.update(id, encodeMessage(AsyncEntrySchema, stored.entry), revision).catch(() => {});
       else await this.#kv.delete(id).catch(() => {});
       throw unavailable("publishing the replay failed", err);
     }
@@ -502,7 +504,7 @@ export class DurableAsync {
         function: inv.function,
       });
       try {
-        const bytes = toBinary(AsyncEntrySchema, entry);
+        const bytes = encodeMessage(AsyncEntrySchema, entry);
         const revision = stored ? await this.#kv.update(id, bytes, stored.revision) : await this.#kv.create(id, bytes);
         return { kind: "run", attempt: d.attempt, stored: { entry, revision } };
       } catch (err) {
@@ -530,7 +532,7 @@ export class DurableAsync {
       const entry = clone(AsyncEntrySchema, stored.entry);
       entry.leaseUntilUnixMs = BigInt(Date.now() + this.#s.ackWaitMs);
       const from = stored;
-      void this.#kv.update(id, toBinary(AsyncEntrySchema, entry), from.revision).then(
+      void this.#kv.update(id, encodeMessage(AsyncEntrySchema, entry), from.revision).then(
         (revision) => {
           if (!settling && stored === from) stored = { entry, revision };
         },
@@ -609,7 +611,7 @@ export class DurableAsync {
       function: inv.function,
     });
     const maxPayload = this.#o.nc.info?.max_payload;
-    if (maxPayload && toBinary(AsyncEntrySchema, entry).length + MESSAGE_OVERHEAD_BYTES > maxPayload) {
+    if (maxPayload && encodeMessage(AsyncEntrySchema, entry).length + MESSAGE_OVERHEAD_BYTES > maxPayload) {
       // The function ran; its output cannot be kept. The caller learns why instead of waiting forever.
       entry.result = create(InvokeResponseSchema, {
         ...result,
@@ -631,7 +633,7 @@ export class DurableAsync {
     let revision = held?.revision;
     for (let failures = 0; ; ) {
       try {
-        const bytes = toBinary(AsyncEntrySchema, entry);
+        const bytes = encodeMessage(AsyncEntrySchema, entry);
         await (revision === undefined ? this.#kv.create(id, bytes) : this.#kv.update(id, bytes, revision));
         return "stored";
       } catch (err) {
@@ -653,7 +655,7 @@ export class DurableAsync {
   }
 
   async #deadLetter(inv: AsyncInvocation, reason: string, attempts: number): Promise<void> {
-    const data = toBinary(DeadLetterSchema, create(DeadLetterSchema, { invocation: inv, reason, attempts, deadAtUnixMs: BigInt(Date.now()) }));
+    const data = encodeMessage(DeadLetterSchema, create(DeadLetterSchema, { invocation: inv, reason, attempts, deadAtUnixMs: BigInt(Date.now()) }));
     for (let failures = 0; ; ) {
       try {
         // De-duplicated per generation: a dead letter published twice (a crash before the ack) is kept once.
@@ -740,7 +742,7 @@ export class DurableAsync {
 
 function decodeOr<D extends DescMessage>(schema: D, data: Uint8Array): MessageShape<D> | undefined {
   try {
-    return fromBinary(schema, data);
+    return decodeMessage(schema, data);
   } catch {
     return undefined;
   }
