@@ -13,7 +13,8 @@
 // contracts, filled at random, and on corrupted bytes.
 import { isUtf8 } from "node:buffer";
 import { create, fromBinary, protoInt64, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { hasOwnJsForm, LEN, messageOf, wireTypeOf } from "./protobuf-wire.js";
+import { scalarZeroValue } from "@bufbuild/protobuf/reflect";
+import { hasOwnJsForm, LEN, messageOf, perMessageType, wireTypeOf } from "./protobuf-wire.js";
 
 const EDITION_PROTO3 = 999;
 const RECURSION_LIMIT = 100;
@@ -40,17 +41,7 @@ interface MessagePlan {
   readonly fallback: boolean;
 }
 
-const plans = new WeakMap<DescMessage, MessagePlan>();
-const EMPTY = Buffer.alloc(0);
-
-function planOf(desc: DescMessage): MessagePlan {
-  let plan = plans.get(desc);
-  if (!plan) {
-    plan = makePlan(desc);
-    plans.set(desc, plan);
-  }
-  return plan;
-}
+const planOf = perMessageType(makePlan);
 
 function makePlan(desc: DescMessage): MessagePlan {
   // proto3 only: its zero message has every implicit field as an own property and no prototype chain.
@@ -75,6 +66,8 @@ function makePlan(desc: DescMessage): MessagePlan {
   }
   return { desc, byNumber, fallback };
 }
+
+const EMPTY = Buffer.alloc(0);
 
 // The input being decoded, a Buffer view of it, and the read position; decoding is synchronous.
 let input: Uint8Array = new Uint8Array(0);
@@ -146,6 +139,13 @@ function lengthEnd(limit: number): number {
   return end;
 }
 
+/** Where the next n bytes of a fixed-width value start; past `limit` is malformed. */
+function take(n: number, limit: number): number {
+  if (pos + n > limit) throw FALLBACK;
+  pos += n;
+  return pos - n;
+}
+
 function readString(limit: number): string {
   const end = lengthEnd(limit);
   let ascii = true;
@@ -195,27 +195,18 @@ function readScalar(type: ScalarType, limit: number): unknown {
       return protoInt64.dec(((lo >>> 1) | ((hi & 1) << 31)) ^ s, (hi >>> 1) ^ s);
     }
     case ScalarType.DOUBLE:
-      if (pos + 8 > limit) throw FALLBACK;
-      pos += 8;
-      return buf.readDoubleLE(pos - 8);
+      return buf.readDoubleLE(take(8, limit));
     case ScalarType.FLOAT:
-      if (pos + 4 > limit) throw FALLBACK;
-      pos += 4;
-      return buf.readFloatLE(pos - 4);
+      return buf.readFloatLE(take(4, limit));
     case ScalarType.FIXED32:
-      if (pos + 4 > limit) throw FALLBACK;
-      pos += 4;
-      return buf.readUInt32LE(pos - 4);
+      return buf.readUInt32LE(take(4, limit));
     case ScalarType.SFIXED32:
-      if (pos + 4 > limit) throw FALLBACK;
-      pos += 4;
-      return buf.readInt32LE(pos - 4);
+      return buf.readInt32LE(take(4, limit));
     case ScalarType.FIXED64:
     case ScalarType.SFIXED64: {
-      if (pos + 8 > limit) throw FALLBACK;
-      const l = buf.readInt32LE(pos);
-      const h = buf.readInt32LE(pos + 4);
-      pos += 8;
+      const at = take(8, limit);
+      const l = buf.readInt32LE(at);
+      const h = buf.readInt32LE(at + 4);
       return type === ScalarType.FIXED64 ? protoInt64.uDec(l, h) : protoInt64.dec(l, h);
     }
   }
@@ -275,7 +266,8 @@ function readMessage(plan: MessagePlan, end: number, depth: number): Local {
           else throw FALLBACK;
         }
         if (pos !== entryEnd) throw FALLBACK;
-        (m[f.name] as Local)[key] = value ?? (f.ofMessages ? create(f.message!) : zeroOf(f));
+        // As fromBinary: a missing value is the zero value (an enum's first value, 0 in proto3).
+        (m[f.name] as Local)[key] = value ?? (f.ofMessages ? create(f.message!) : scalarZeroValue(f.scalar, false));
         break;
       }
     }
@@ -288,26 +280,6 @@ function readMessage(plan: MessagePlan, end: number, depth: number): Local {
 function set(m: Local, f: FieldPlan, value: unknown): void {
   if (f.oneof !== undefined) m[f.oneof] = { case: f.name, value };
   else m[f.name] = value;
-}
-
-/** The zero value of a map's scalar or enum values (proto3: the enum's first value is 0). */
-function zeroOf(f: FieldPlan): unknown {
-  switch (f.scalar) {
-    case ScalarType.STRING:
-      return "";
-    case ScalarType.BYTES:
-      return new Uint8Array(0);
-    case ScalarType.BOOL:
-      return false;
-    case ScalarType.INT64:
-    case ScalarType.SINT64:
-    case ScalarType.SFIXED64:
-    case ScalarType.UINT64:
-    case ScalarType.FIXED64:
-      return protoInt64.zero;
-    default:
-      return 0;
-  }
 }
 
 /** fromBinary(schema, bytes): the same message. Byte fields are views of `bytes`, as fromBinary's are. */

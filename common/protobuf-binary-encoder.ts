@@ -12,7 +12,8 @@
 // the bytes and the errors are protobuf-es's. tests/unit/protobuf-binary-encoder.test.ts compares the
 // bytes with toBinary's for every message type of our contracts, filled at random.
 import { protoInt64, ScalarType, toBinary, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { END_GROUP, hasOwnJsForm, LEN, messageOf, START_GROUP, wireTypeOf } from "./protobuf-wire.js";
+import { isScalarZeroValue } from "@bufbuild/protobuf/reflect";
+import { END_GROUP, hasOwnJsForm, LEN, messageOf, perMessageType, START_GROUP, wireTypeOf } from "./protobuf-wire.js";
 
 // FeatureSet.FieldPresence
 const IMPLICIT = 2;
@@ -54,16 +55,7 @@ interface MessagePlan {
   readonly fallback: boolean;
 }
 
-const plans = new WeakMap<DescMessage, MessagePlan>();
-
-function planOf(desc: DescMessage): MessagePlan {
-  let plan = plans.get(desc);
-  if (!plan) {
-    plan = makePlan(desc);
-    plans.set(desc, plan);
-  }
-  return plan;
-}
+const planOf = perMessageType(makePlan);
 
 function makePlan(desc: DescMessage): MessagePlan {
   let fallback = false;
@@ -271,23 +263,6 @@ function writeScalarValue(type: ScalarType, v: unknown): void {
   throw FALLBACK;
 }
 
-/** protobuf-es's isScalarZeroValue: what implicit presence leaves out. */
-function isZero(type: ScalarType, v: unknown): boolean {
-  switch (type) {
-    case ScalarType.BOOL:
-      return v === false;
-    case ScalarType.STRING:
-      return v === "";
-    case ScalarType.BYTES:
-      return v instanceof Uint8Array && !v.byteLength;
-    case ScalarType.DOUBLE:
-    case ScalarType.FLOAT:
-      return Object.is(v, 0);
-    default:
-      return v == 0; // loose, as protobuf-es: 0, 0n and "0"
-  }
-}
-
 type Local = Record<string, unknown>;
 
 function writeMessage(plan: MessagePlan, m: Local): void {
@@ -312,7 +287,7 @@ function writeMessage(plan: MessagePlan, m: Local): void {
       } else if (f.kind === "enum") {
         if (v === f.enumZero) continue;
       } else if (f.kind === "scalar") {
-        if (isZero(f.scalar, v)) continue;
+        if (isScalarZeroValue(f.scalar, v)) continue; // what implicit presence leaves out
       } else throw FALLBACK; // a message field with implicit presence: toBinary's error
     }
     writeField(f, v);

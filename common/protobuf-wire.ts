@@ -44,3 +44,16 @@ export function messageOf(f: DescField): DescMessage | undefined {
 export function hasOwnJsForm(message: DescMessage): boolean {
   return message.typeName.startsWith("google.protobuf.");
 }
+
+/** A function that makes a value per message type once, by `make`, and returns the same one after. */
+export function perMessageType<P>(make: (desc: DescMessage) => P): (desc: DescMessage) => P {
+  const made = new WeakMap<DescMessage, P>();
+  return (desc) => {
+    let p = made.get(desc);
+    if (p === undefined) {
+      p = make(desc);
+      made.set(desc, p);
+    }
+    return p;
+  };
+}
