@@ -1,7 +1,8 @@
 // `node dist/bench/builds.js ROOT_A ROOT_B`: warm throughput of two builds of the mesh, side by side on
 // this machine, so that a change's effect is measured against the machine's drift (±10–20% within
 // minutes on our 2-core VM). Each root is a checkout with `dist/` built (e.g. a `git worktree` of the
-// commit before a change, with node_modules linked). Both meshes run at once with tracing off and take
+// commit before a change, with node_modules linked). Both meshes run at once, in the tracing mode
+// BENCH_TRACING (off; the modes of bench:tracing, each build exporting to a sink of its own here), and take
 // turns: BENCH_SLICE_S (4) seconds of closed-loop no-op calls from BENCH_CLIENTS (64) clients, BENCH_GAP_S
 // (1) apart, BENCH_ROUNDS (12) rounds, the order swapped every round. Prints JSON: the median of the
 // paired ratios B/A with quartiles, and each build's rps per round. The position itself has a bias of a
@@ -9,6 +10,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isTracingMode, startOtlpSink, TRACING_MODES, tracingModeEnv, type OtlpSink, type TracingMode } from "./otlp-sink.js";
 import { closedLoop } from "./throughput.js";
 import { williamsOrders } from "./williams-orders.js";
 
@@ -18,6 +20,12 @@ const SLICE_S = env("BENCH_SLICE_S", 4);
 const GAP_S = env("BENCH_GAP_S", 1);
 const CLIENTS = env("BENCH_CLIENTS", 64);
 const WARMUP_S = env("BENCH_WARMUP_S", 15);
+const TRACING = tracingMode(process.env.BENCH_TRACING ?? "off");
+
+function tracingMode(m: string): TracingMode {
+  if (!isTracingMode(m)) throw new Error(`BENCH_TRACING: unknown mode ${m} (known: ${TRACING_MODES.join(", ")})`);
+  return m;
+}
 
 interface Build {
   readonly root: string;
@@ -35,11 +43,13 @@ async function startBuild(root: string, label: string): Promise<Build> {
   const { readFunctionDir } = await import(path.join(dist, "client/function-dir.js"));
   const { GatewayService } = await import(path.join(dist, "gen/faas/gateway/v1/gateway_pb.js"));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `faas-bench-builds-${label}-`));
-  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", OTEL_SDK_DISABLED: "true" } } });
+  const sink: OtlpSink = await startOtlpSink();
+  const mesh = await LocalMesh.start({ dir, env: { all: { LOG_LEVEL: "warn", ...tracingModeEnv(TRACING, sink.endpoint) } } });
   const gateway = createGrpcJsClient(GatewayService, mesh.gatewayUrl, { metadata: mesh.auth });
   const stop = async () => {
     gateway.close();
     await mesh.stop();
+    sink.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -86,6 +96,7 @@ async function main() {
           b_vs_a: { median: round3(quantile(ratios, 0.5)), p25: round3(quantile(ratios, 0.25)), p75: round3(quantile(ratios, 0.75)) },
           median_rps: { a: Math.round(quantile(a.rps, 0.5)), b: Math.round(quantile(b.rps, 0.5)) },
           rounds_rps: { a: a.rps.map(Math.round), b: b.rps.map(Math.round) },
+          tracing: TRACING,
           samples: { rounds: ROUNDS, slice_seconds: SLICE_S, gap_seconds: GAP_S, clients: CLIENTS, warmup_load_seconds: WARMUP_S },
           machine: { cpus: os.cpus().length, node: process.version },
         },

@@ -46,8 +46,7 @@ export class OtlpHttpProtobufExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     if (this.#shutdown) return done({ code: ExportResultCode.FAILED, error: new Error("exporter is shut down") });
-    const body = encodeSpans(spans);
-    const sent = this.#send(body).then(
+    const sent = this.send(encodeSpans(spans)).then(
       () => done({ code: ExportResultCode.SUCCESS }),
       (error: Error) => done({ code: ExportResultCode.FAILED, error }),
     );
@@ -55,7 +54,9 @@ export class OtlpHttpProtobufExporter implements SpanExporter {
     void sent.finally(() => this.#inFlight.delete(sent));
   }
 
-  async #send(body: Uint8Array): Promise<void> {
+  /** POSTs an ExportTraceServiceRequest already encoded (encoding-span-processor.ts), retrying as export does. */
+  async send(body: Uint8Array): Promise<void> {
+    if (this.#shutdown) throw new Error("exporter is shut down");
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#post(body);

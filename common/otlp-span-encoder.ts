@@ -189,6 +189,13 @@ class ProtoWriter {
     this.buf[p] = v;
   }
 
+  /** Bytes already encoded, as they are. */
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
   bytesWritten(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
@@ -316,46 +323,84 @@ function span(w: ProtoWriter, sp: ReadableSpan): void {
   w.end(s);
 }
 
-/** Spans grouped as OTLP nests them: by resource (object identity), then by instrumentation scope. */
-function groups(spans: readonly ReadableSpan[]): Map<ReadableSpan["resource"], Map<string, ReadableSpan[]>> {
-  const byResource = new Map<ReadableSpan["resource"], Map<string, ReadableSpan[]>>();
-  for (const sp of spans) {
-    let scopes = byResource.get(sp.resource);
-    if (!scopes) byResource.set(sp.resource, (scopes = new Map()));
+/** One resource's spans of one instrumentation scope, encoded as ScopeSpans.spans entries. */
+interface ScopeGroup {
+  readonly resource: ReadableSpan["resource"];
+  readonly scope: ReadableSpan["instrumentationScope"];
+  readonly spans: ProtoWriter;
+  count: number;
+}
+
+/**
+ * An ExportTraceServiceRequest built a span at a time: each span is encoded when it is added and not
+ * kept, so a batch waiting for its export is bytes, not span objects (encoding-span-processor.ts says
+ * why that matters). Spans are grouped as OTLP nests them: by resource (object identity), then by
+ * instrumentation scope, in the order each was first seen.
+ */
+export class SpanRequestBuilder {
+  readonly #byResource = new Map<ReadableSpan["resource"], Map<string, ScopeGroup>>();
+  #count = 0;
+
+  /** Spans added since the last take(). */
+  get count(): number {
+    return this.#count;
+  }
+
+  add(sp: ReadableSpan): void {
+    let scopes = this.#byResource.get(sp.resource);
+    if (!scopes) this.#byResource.set(sp.resource, (scopes = new Map()));
     const sc = sp.instrumentationScope;
     const key = `${sc.name}@${sc.version ?? ""}:${sc.schemaUrl ?? ""}`;
-    let list = scopes.get(key);
-    if (!list) scopes.set(key, (list = []));
-    list.push(sp);
+    let group = scopes.get(key);
+    if (!group) scopes.set(key, (group = { resource: sp.resource, scope: sc, spans: new ProtoWriter(4096), count: 0 }));
+    span(group.spans, sp);
+    group.count++;
+    this.#count++;
   }
-  return byResource;
+
+  /** The request holding every span added since the last take (empty bytes for none); starts over. */
+  take(): Uint8Array {
+    if (this.#count === 0) return new Uint8Array(0);
+    let size = 0;
+    for (const scopes of this.#byResource.values()) for (const g of scopes.values()) size += g.spans.pos + 256;
+    const w = new ProtoWriter(size);
+    for (const [resource, scopes] of this.#byResource) {
+      let any = false;
+      for (const g of scopes.values()) any ||= g.count > 0;
+      if (!any) continue;
+      w.tag(1, LEN);
+      const rs = w.begin();
+      w.tag(1, LEN);
+      const r = w.begin();
+      keyValues(w, 1, resource.attributes);
+      w.end(r);
+      for (const g of scopes.values()) {
+        if (g.count === 0) continue;
+        w.tag(2, LEN);
+        const ss = w.begin();
+        w.tag(1, LEN);
+        const sc = w.begin();
+        w.string(1, g.scope.name);
+        w.string(2, g.scope.version);
+        w.end(sc);
+        w.raw(g.spans.bytesWritten());
+        w.string(3, g.scope.schemaUrl);
+        w.end(ss);
+        // The group's buffer stays, at the size a batch needed, for the next batch.
+        g.spans.pos = 0;
+        g.count = 0;
+      }
+      w.string(3, resource.schemaUrl);
+      w.end(rs);
+    }
+    this.#count = 0;
+    return w.bytesWritten();
+  }
 }
 
 /** The protobuf bytes of an ExportTraceServiceRequest holding these spans. */
 export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = new ProtoWriter(256 + spans.length * 384);
-  for (const [resource, scopes] of groups(spans)) {
-    w.tag(1, LEN);
-    const rs = w.begin();
-    w.tag(1, LEN);
-    const r = w.begin();
-    keyValues(w, 1, resource.attributes);
-    w.end(r);
-    for (const list of scopes.values()) {
-      const scope = list[0].instrumentationScope;
-      w.tag(2, LEN);
-      const ss = w.begin();
-      w.tag(1, LEN);
-      const sc = w.begin();
-      w.string(1, scope.name);
-      w.string(2, scope.version);
-      w.end(sc);
-      for (const sp of list) span(w, sp);
-      w.string(3, scope.schemaUrl);
-      w.end(ss);
-    }
-    w.string(3, resource.schemaUrl);
-    w.end(rs);
-  }
-  return w.bytesWritten();
+  const request = new SpanRequestBuilder();
+  for (const sp of spans) request.add(sp);
+  return request.take();
 }

@@ -1,6 +1,6 @@
 // Tracing configuration: the standard OpenTelemetry variables every service and the sidecar read,
 // validated at start like the rest of the configuration, and the sampler they describe.
-import { bool, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
+import { bool, int, loadConfig, num, oneOf, str, type ConfigOf } from "./config.js";
 
 export const SAMPLERS = [
   "always_on",
@@ -39,12 +39,27 @@ export const tracingSchema = {
     "How the mesh's own spans are recorded: `lean` (plain span objects handed to the SDK's processor and exporter, common/lean-spans.ts) or `sdk` (the SDK's own spans; what `lean` is measured against in `npm run bench:tracing`).",
   ),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
+  // The batch span processor's standard variables, with the SDK's defaults.
+  bspScheduleDelay: int("OTEL_BSP_SCHEDULE_DELAY", 5000, "Milliseconds the first span of a batch waits before the batch is exported.", { min: 0 }),
+  bspExportTimeout: int("OTEL_BSP_EXPORT_TIMEOUT", 30_000, "Milliseconds an export may take before the next batch no longer waits for it.", { min: 1 }),
+  bspMaxQueueSize: int("OTEL_BSP_MAX_QUEUE_SIZE", 2048, "Spans that may wait for export; more are dropped (and counted in a warning).", { min: 1 }),
+  bspMaxExportBatchSize: int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, "Spans per export at most (at most `OTEL_BSP_MAX_QUEUE_SIZE`).", { min: 1 }),
 } as const;
 
 export type TracingConfig = ConfigOf<typeof tracingSchema>;
 
 export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): TracingConfig {
   return loadConfig(tracingSchema, env);
+}
+
+/** The batch span processor's settings (encoding-span-processor.ts and the SDK's BatchSpanProcessor alike). */
+export function batchSettings(cfg: Pick<TracingConfig, "bspScheduleDelay" | "bspExportTimeout" | "bspMaxQueueSize" | "bspMaxExportBatchSize">) {
+  return {
+    scheduledDelayMillis: cfg.bspScheduleDelay,
+    exportTimeoutMillis: cfg.bspExportTimeout,
+    maxQueueSize: cfg.bspMaxQueueSize,
+    maxExportBatchSize: cfg.bspMaxExportBatchSize,
+  };
 }
 
 /** The encoding spans are exported in: the traces-specific variable wins over the general one. */

@@ -14,13 +14,16 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
   type SpanExporter,
+  type SpanProcessor,
 } from "@opentelemetry/sdk-trace-node";
 import type * as http from "node:http";
+import { EncodingSpanProcessor } from "./encoding-span-processor.js";
 import { OtlpHttpProtobufExporter } from "./otlp-http-exporter.js";
 import { SyncContextManager } from "./sync-context-manager.js";
 import { LeanTracer } from "./lean-spans.js";
 import { enablePropagation, installMeshTracer, TRACER_NAME } from "./trace-context.js";
 import {
+  batchSettings,
   loadTracingConfig,
   samplerPlan,
   tracesProtocol,
@@ -56,10 +59,9 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
   const cfg = options.config ?? loadTracingConfig();
   if (cfg.disabled) return NOT_TRACING;
   const url = options.url ?? tracesUrl(cfg);
-  const exporter = url ? otlpExporter(tracesProtocol(cfg), url, options.agent) : undefined;
   const resource = resourceFromAttributes({ "service.name": `faas-${service}`, "service.namespace": "faas" });
-  const sampler = exporter ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler();
-  const processor = exporter ? new BatchSpanProcessor(exporter) : undefined;
+  const processor = url ? spanProcessor(cfg, url, options.agent) : undefined;
+  const sampler = processor ? buildSampler(options.sampler ?? samplerPlan(cfg)) : new AlwaysOffSampler();
   const provider = new NodeTracerProvider({ resource, sampler, spanProcessors: processor ? [processor] : [] });
   // The mesh's own spans (trace-context.ts) skip the SDK's span objects but not its sampler, processor
   // and exporter; the provider's tracer stays for any code that goes through the API.
@@ -75,6 +77,16 @@ export function startTracing(service: string, options: TracingOptions = {}): Tra
       await provider.shutdown();
     },
   };
+}
+
+/**
+ * Batching and export: protobuf spans are encoded as they end (encoding-span-processor.ts); JSON goes
+ * through the SDK's BatchSpanProcessor and upstream exporter. Same OTEL_BSP_* settings either way.
+ */
+function spanProcessor(cfg: TracingConfig, url: string, agent?: () => http.Agent): SpanProcessor {
+  const settings = batchSettings(cfg);
+  if (tracesProtocol(cfg) === "http/protobuf") return new EncodingSpanProcessor(new OtlpHttpProtobufExporter({ url, agent: agent?.() }), settings);
+  return new BatchSpanProcessor(otlpExporter("http/json", url, agent), settings);
 }
 
 /** The OTLP/HTTP span exporter for an encoding: our one-pass protobuf encoder, upstream's for JSON. */

@@ -7,7 +7,7 @@ import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceF
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { encodeSpans } from "../../common/otlp-span-encoder.js";
+import { encodeSpans, SpanRequestBuilder } from "../../common/otlp-span-encoder.js";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/trace/v1/otlp_traces_pb.js";
 
 function spansOf(service: string, make: (tracer: ReturnType<BasicTracerProvider["getTracer"]>, other: ReturnType<BasicTracerProvider["getTracer"]>) => void): ReadableSpan[] {
@@ -97,4 +97,23 @@ test("a large batch (a full BatchSpanProcessor export) encodes as upstream's", (
     }
   });
   sameAsUpstream(t, spans);
+});
+
+test("a builder used batch after batch (its buffers kept) writes each batch as upstream's, and forgets the last", (t) => {
+  const gateway = spansOf("faas-gateway", (tracer, other) => {
+    for (let i = 0; i < 40; i++) tracer.startSpan(`gateway.invoke.${i}`, { attributes: { "faas.function": "f".repeat(i * 10) } }).end();
+    other.startSpan("other").end();
+  });
+  const balancer = spansOf("faas-balancer", (tracer) => tracer.startSpan("balancer.route").end());
+  const builder = new SpanRequestBuilder();
+  // Mixed resources and scopes; a second batch without the first's other scope and resource.
+  const batches = [[...gateway.slice(0, 10), balancer[0], gateway[40]], gateway.slice(10, 40), [gateway[40]], balancer];
+  for (const batch of batches) {
+    for (const sp of batch) builder.add(sp);
+    t.is(builder.count, batch.length);
+    const bytes = builder.take();
+    t.is(builder.count, 0);
+    t.deepEqual(decode(bytes), decode(ProtobufTraceSerializer.serializeRequest(batch)!));
+  }
+  t.is(builder.take().length, 0);
 });
