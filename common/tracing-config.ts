@@ -36,7 +36,7 @@ export const tracingSchema = {
     "FAAS_TRACING_SPANS",
     "lean",
     ["lean", "sdk"] as const,
-    "How the mesh's own spans are recorded: `lean` (plain span objects handed to the SDK's processor and exporter, common/lean-spans.ts) or `sdk` (the SDK's own spans; what `lean` is measured against in `npm run bench:tracing`).",
+    "How the mesh's own spans are recorded: `lean` (plain span objects with the SDK's sampler, ids and resource, common/lean-spans.ts) or `sdk` (the SDK's own spans; what `lean` is measured against in `npm run bench:tracing`). Either way they are batched and exported by the same processor.",
   ),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
   // The batch span processor's standard variables, with the SDK's defaults.
