@@ -339,6 +339,8 @@ interface ScopeGroup {
  */
 export class SpanRequestBuilder {
   readonly #byResource = new Map<ReadableSpan["resource"], Map<string, ScopeGroup>>();
+  /** Each scope object's group, so that a span of a scope already seen skips the key's string. */
+  readonly #byScope = new Map<ReadableSpan["resource"], Map<ReadableSpan["instrumentationScope"], ScopeGroup>>();
   #count = 0;
 
   /** Spans added since the last take(). */
@@ -347,15 +349,24 @@ export class SpanRequestBuilder {
   }
 
   add(sp: ReadableSpan): void {
+    const group = this.#byScope.get(sp.resource)?.get(sp.instrumentationScope) ?? this.#group(sp);
+    span(group.spans, sp);
+    group.count++;
+    this.#count++;
+  }
+
+  /** The group of a span whose scope object is new: equal scopes (name, version, schema) share one. */
+  #group(sp: ReadableSpan): ScopeGroup {
     let scopes = this.#byResource.get(sp.resource);
     if (!scopes) this.#byResource.set(sp.resource, (scopes = new Map()));
     const sc = sp.instrumentationScope;
     const key = `${sc.name}@${sc.version ?? ""}:${sc.schemaUrl ?? ""}`;
     let group = scopes.get(key);
     if (!group) scopes.set(key, (group = { resource: sp.resource, scope: sc, spans: new ProtoWriter(4096), count: 0 }));
-    span(group.spans, sp);
-    group.count++;
-    this.#count++;
+    let byObject = this.#byScope.get(sp.resource);
+    if (!byObject) this.#byScope.set(sp.resource, (byObject = new Map()));
+    byObject.set(sc, group);
+    return group;
   }
 
   /** The request holding every span added since the last take (empty bytes for none); starts over. */
