@@ -325,7 +325,6 @@ function span(w: ProtoWriter, sp: ReadableSpan): void {
 
 /** One resource's spans of one instrumentation scope, encoded as ScopeSpans.spans entries. */
 interface ScopeGroup {
-  readonly resource: ReadableSpan["resource"];
   readonly scope: ReadableSpan["instrumentationScope"];
   readonly spans: ProtoWriter;
   count: number;
@@ -362,7 +361,7 @@ export class SpanRequestBuilder {
     const sc = sp.instrumentationScope;
     const key = `${sc.name}@${sc.version ?? ""}:${sc.schemaUrl ?? ""}`;
     let group = scopes.get(key);
-    if (!group) scopes.set(key, (group = { resource: sp.resource, scope: sc, spans: new ProtoWriter(4096), count: 0 }));
+    if (!group) scopes.set(key, (group = { scope: sc, spans: new ProtoWriter(4096), count: 0 }));
     let byObject = this.#byScope.get(sp.resource);
     if (!byObject) this.#byScope.set(sp.resource, (byObject = new Map()));
     byObject.set(sc, group);
