@@ -11,6 +11,7 @@ import { diag, TraceFlags, type Context } from "@opentelemetry/api";
 import { globalErrorHandler } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { SpanRequestBuilder } from "./otlp-span-encoder.js";
+import { DEFAULT_BATCH_SETTINGS, type BatchSettings } from "./tracing-config.js";
 
 /** Where encoded batches go: OtlpHttpProtobufExporter. */
 export interface EncodedSpanExporter {
@@ -18,16 +19,6 @@ export interface EncodedSpanExporter {
   send(body: Uint8Array): Promise<void>;
   shutdown(): Promise<void>;
 }
-
-/** The BatchSpanProcessor's settings, with its defaults. */
-export interface BatchSettings {
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMillis: number;
-  readonly exportTimeoutMillis: number;
-}
-
-export const DEFAULT_BATCH_SETTINGS: BatchSettings = { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000 };
 
 /** A batch sealed for export: its request's bytes and how many spans they hold. */
 interface SealedBatch {

@@ -16,6 +16,17 @@ export type SamplerName = (typeof SAMPLERS)[number];
 export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 
+/** The batch span processor's settings (the SDK's BatchSpanProcessor names them so). */
+export interface BatchSettings {
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMillis: number;
+  readonly exportTimeoutMillis: number;
+}
+
+/** The SDK's defaults, and the OTEL_BSP_* variables' below. */
+export const DEFAULT_BATCH_SETTINGS: BatchSettings = { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30_000 };
+
 export const tracingSchema = {
   disabled: bool("OTEL_SDK_DISABLED", false, "`true`: no tracing at all (no spans, no trace ids in logs)."),
   endpoint: str(
@@ -40,10 +51,10 @@ export const tracingSchema = {
   ),
   samplerArg: num("OTEL_TRACES_SAMPLER_ARG", 0.1, "Ratio of new traces recorded by the `traceidratio` samplers.", { min: 0, max: 1 }),
   // The batch span processor's standard variables, with the SDK's defaults.
-  bspScheduleDelay: int("OTEL_BSP_SCHEDULE_DELAY", 5000, "Milliseconds the first span of a batch waits before the batch is exported.", { min: 0 }),
-  bspExportTimeout: int("OTEL_BSP_EXPORT_TIMEOUT", 30_000, "Milliseconds an export may take before the next batch no longer waits for it.", { min: 1 }),
-  bspMaxQueueSize: int("OTEL_BSP_MAX_QUEUE_SIZE", 2048, "Spans that may wait for export; more are dropped (and counted in a warning).", { min: 1 }),
-  bspMaxExportBatchSize: int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, "Spans per export at most (at most `OTEL_BSP_MAX_QUEUE_SIZE`).", { min: 1 }),
+  bspScheduleDelay: int("OTEL_BSP_SCHEDULE_DELAY", DEFAULT_BATCH_SETTINGS.scheduledDelayMillis, "Milliseconds the first span of a batch waits before the batch is exported.", { min: 0 }),
+  bspExportTimeout: int("OTEL_BSP_EXPORT_TIMEOUT", DEFAULT_BATCH_SETTINGS.exportTimeoutMillis, "Milliseconds an export may take before the next batch no longer waits for it.", { min: 1 }),
+  bspMaxQueueSize: int("OTEL_BSP_MAX_QUEUE_SIZE", DEFAULT_BATCH_SETTINGS.maxQueueSize, "Spans that may wait for export; more are dropped (and counted in a warning).", { min: 1 }),
+  bspMaxExportBatchSize: int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", DEFAULT_BATCH_SETTINGS.maxExportBatchSize, "Spans per export at most (at most `OTEL_BSP_MAX_QUEUE_SIZE`).", { min: 1 }),
 } as const;
 
 export type TracingConfig = ConfigOf<typeof tracingSchema>;
@@ -53,7 +64,7 @@ export function loadTracingConfig(env: NodeJS.ProcessEnv = process.env): Tracing
 }
 
 /** The batch span processor's settings (encoding-span-processor.ts and the SDK's BatchSpanProcessor alike). */
-export function batchSettings(cfg: Pick<TracingConfig, "bspScheduleDelay" | "bspExportTimeout" | "bspMaxQueueSize" | "bspMaxExportBatchSize">) {
+export function batchSettings(cfg: Pick<TracingConfig, "bspScheduleDelay" | "bspExportTimeout" | "bspMaxQueueSize" | "bspMaxExportBatchSize">): BatchSettings {
   return {
     scheduledDelayMillis: cfg.bspScheduleDelay,
     exportTimeoutMillis: cfg.bspExportTimeout,

@@ -7,7 +7,8 @@ import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { setGlobalErrorHandler, loggingErrorHandler } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOnSampler, ParentBasedSampler } from "@opentelemetry/sdk-trace-base";
-import { EncodingSpanProcessor, type BatchSettings, type EncodedSpanExporter } from "../../common/encoding-span-processor.js";
+import { EncodingSpanProcessor, type EncodedSpanExporter } from "../../common/encoding-span-processor.js";
+import type { BatchSettings } from "../../common/tracing-config.js";
 import { LeanTracer } from "../../common/lean-spans.js";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/trace/v1/otlp_traces_pb.js";
 
